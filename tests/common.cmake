@@ -1,0 +1,1 @@
+gpsc_add_test(test_error test_error.c LIBS gpsc_core)
