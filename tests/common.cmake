@@ -1,1 +1,5 @@
 gpsc_add_test(test_error test_error.c LIBS gpsc_core)
+gpsc_add_test(test_arena test_arena.c LIBS gpsc_core)
+gpsc_add_test(test_la test_la.c LIBS gpsc_core)
+gpsc_add_test(test_rng test_rng.c LIBS gpsc_core)
+gpsc_add_test(test_vecfile test_vecfile.c LIBS gpsc_core)
