@@ -16,7 +16,13 @@
  *     if (T < 1) gpsc_cfg_fail(c, gpsc_cfg_get(root, "T"), "T must be >= 1");
  *     if (gpsc_cfg_check_unused(c) || gpsc_cfg_failed(c)) puts(gpsc_cfg_errmsg(c));
  *
- * Lines and columns are 1-based. Nodes belong to their document. */
+ * Lines and columns are 1-based. Nodes belong to their document.
+ *
+ * Limits: 16 MiB per document, 64 levels of nesting, 2^20 nodes. Explicit
+ * tags (!!str), anchors/aliases, non-scalar keys, NUL characters in
+ * scalars and more than one document per file are refused. Only plain
+ * (unquoted) scalars can be numbers, bools or null: a quoted "5" is a
+ * string. Nothing here prints or logs; one document is not thread-safe. */
 #ifndef GPSC_CONFIG_H
 #define GPSC_CONFIG_H
 
@@ -35,10 +41,14 @@ typedef enum gpsc_cfg_kind {
 #define GPSC_CFG_OPTIONAL false
 #define GPSC_CFG_REQUIRED true
 
-/* Parses a YAML file / buffer (`name` is used in messages). Returns NULL
- * and writes "file:line:column: message" into err on a syntax error, an
- * unreadable file, aliases/anchors (not supported), a duplicate key, or a
- * document whose root is not a mapping. */
+/* Parses a YAML file / buffer (`name` is used in messages; NULL gives
+ * "<string>"; `text` need not be NUL-terminated). Returns NULL and writes
+ * "file:line:column: message" into err on a syntax error, aliases/anchors
+ * (not supported), a duplicate key, a document whose root is not a
+ * mapping (an empty file included) or a limit exceeded; "file: message"
+ * for an unreadable or oversized file. On success err is set to "".
+ * The caller owns the result; free it with gpsc_cfg_destroy (takes NULL,
+ * nulls the pointer). */
 gpsc_cfg_t *gpsc_cfg_load_file(const char *path, char *err, size_t errsz);
 gpsc_cfg_t *gpsc_cfg_load_string(const char *text, size_t len, const char *name, char *err,
                                  size_t errsz);
@@ -47,7 +57,7 @@ void gpsc_cfg_destroy(gpsc_cfg_t **p);
 const gpsc_cfg_node_t *gpsc_cfg_root(const gpsc_cfg_t *c);
 const char *gpsc_cfg_name(const gpsc_cfg_t *c); /* the file name given */
 
-/* Node inspection. */
+/* Node inspection. All accept NULL (kind 0, line 0, text NULL, len 0). */
 gpsc_cfg_kind_t gpsc_cfg_kind(const gpsc_cfg_node_t *n);
 int gpsc_cfg_line(const gpsc_cfg_node_t *n);
 int gpsc_cfg_column(const gpsc_cfg_node_t *n);
@@ -70,9 +80,16 @@ const gpsc_cfg_node_t *gpsc_cfg_take(gpsc_cfg_t *c, const gpsc_cfg_node_t *map, 
 /* Typed getters on a key of `map`. Each returns 1 when the key was present
  * and *out was set, 0 when absent (*out untouched; an error is recorded if
  * required), and a negative GPSC_E* code when the value has the wrong type
- * or is out of range (error recorded with the value's location).
- * Numbers accept YAML ints and floats (".inf"/".nan" are refused);
- * ints must be integral and fit in int; bools are true/false/yes/no/on/off. */
+ * (GPSC_ECONFIG), is out of range (GPSC_ERANGE) or is a list of the wrong
+ * length (GPSC_EDIM); the error is recorded with the value's location and
+ * *out is untouched. A `map` that is not a mapping records an error and
+ * gives GPSC_ECONFIG; a NULL `map` (an absent optional section) gives 0
+ * and records nothing.
+ * Numbers accept the YAML 1.2 forms 3, -3, 0x1F, 0o17, 0.5, .5, 1e-6;
+ * ".inf"/".nan", "1_000" and an ambiguous leading zero ("010") are refused.
+ * Ints must be integral (3.0 and 1e3 are fine) and fit in int; u64 must
+ * be >= 0; bools are true/false/yes/no/on/off (also capitalised). Strings
+ * are any scalar except a plain null ("", "~", "null"). */
 int gpsc_cfg_double(gpsc_cfg_t *c, const gpsc_cfg_node_t *map, const char *key, double *out,
                     bool required);
 int gpsc_cfg_int(gpsc_cfg_t *c, const gpsc_cfg_node_t *map, const char *key, int *out,
@@ -88,8 +105,10 @@ int gpsc_cfg_string(gpsc_cfg_t *c, const gpsc_cfg_node_t *map, const char *key,
 int gpsc_cfg_enum(gpsc_cfg_t *c, const gpsc_cfg_node_t *map, const char *key,
                   const char *const *choices, int *out, bool required);
 /* A sequence of numbers (or a single number, taken as a list of one) into
- * out[0..max-1]; *n gets the count. More than `max` entries is an error.
- * When `expect` > 0 the count must equal it. */
+ * out[0..max-1]; *n gets the count (n may be NULL). More than `max`
+ * entries is an error. When `expect` > 0 the count must equal it. Every
+ * element is checked before anything is written: on error out and *n are
+ * untouched. */
 int gpsc_cfg_doubles(gpsc_cfg_t *c, const gpsc_cfg_node_t *map, const char *key, double *out,
                      int max, int *n, int expect, bool required);
 int gpsc_cfg_ints(gpsc_cfg_t *c, const gpsc_cfg_node_t *map, const char *key, int *out, int max,
@@ -101,7 +120,9 @@ const gpsc_cfg_node_t *gpsc_cfg_map(gpsc_cfg_t *c, const gpsc_cfg_node_t *map, c
 const gpsc_cfg_node_t *gpsc_cfg_seq(gpsc_cfg_t *c, const gpsc_cfg_node_t *map, const char *key,
                                     bool required);
 
-/* Scalar conversions of a node itself (for sequence elements). */
+/* Scalar conversions of a node itself (for sequence elements). Return 0
+ * and set *out, or a negative code with the error recorded at n
+ * (GPSC_EINVAL without a record when n is NULL). */
 int gpsc_cfg_node_double(gpsc_cfg_t *c, const gpsc_cfg_node_t *n, double *out);
 int gpsc_cfg_node_int(gpsc_cfg_t *c, const gpsc_cfg_node_t *n, int *out);
 
