@@ -41,14 +41,16 @@
     X(ESYS, -30, "system call failed")                                         \
     X(EINTR, -31, "interrupted")                                               \
     X(ESTATE, -32, "operation not valid in this state")                        \
-    X(ENOTSUP, -33, "not supported")
+    X(ENOTSUP, -33, "not supported")                                           \
+    X(ENODATA, -34, "empty input")                                             \
+    X(EROLE, -35, "unknown role")
 
 typedef enum gpsc_err {
     GPSC_OK = 0,
 #define GPSC_X_(name, val, msg) GPSC_##name = (val),
     GPSC_ERRNO_MAP(GPSC_X_)
 #undef GPSC_X_
-    GPSC_ERR_LAST_ = -34
+    GPSC_ERR_LAST_ = -36
 } gpsc_err_t;
 
 /* Short message for code `err` (0 gives "success"; unknown codes give
