@@ -4,6 +4,7 @@
 # (LQR, forward pass, KL, C-step, Laplace cost, step size, init).
 include(${CMAKE_CURRENT_LIST_DIR}/model.cmake OPTIONAL)
 include(${CMAKE_CURRENT_LIST_DIR}/traj.cmake OPTIONAL)
+include(${CMAKE_CURRENT_LIST_DIR}/sstep.cmake OPTIONAL)
 
 add_executable(gpsc-numerics numerics_main.c kinds.c)
 target_link_libraries(gpsc-numerics PRIVATE gpsc_core gpsc_flags)
@@ -15,3 +16,4 @@ if(TARGET gpsc_learner_traj)
   target_link_libraries(gpsc-numerics PRIVATE gpsc_learner_traj)
   target_compile_definitions(gpsc-numerics PRIVATE GPSC_HAVE_KINDS_TRAJ)
 endif()
+include(${CMAKE_CURRENT_LIST_DIR}/algorithm.cmake OPTIONAL)
