@@ -65,6 +65,11 @@ typedef struct gpsc_dynamics_fit_out {
  * N mp/(N+mp) (x0mu-mu0p)(x0mu-mu0p)^T / (N+n0p) with mu0p = mean(X0),
  * mp = n0p = dX strength, Phip = mp diag(var(X0)) (variances divide by the
  * count). Needs N >= 2 (GPSC_EINVAL otherwise, as the reference).
+ * The GMM's covariances are factored once per call and the E-steps of 16
+ * consecutive steps run as one batch (gpsc_gmm_estep_chol, then
+ * gpsc_gmm_prior_logobs per step): the result is that of gpsc_gmm_prior per
+ * step (up to how OpenBLAS rounds a wider triangular solve; bit-identical on
+ * the reference vectors), at a fraction of the cost.
  * Returns 0 or an error of gpsc_gmm_prior / the regression. */
 int gpsc_dynamics_fit(gpsc_dynamics_fit_out_t *out, const gpsc_dynamics_cfg_t *cfg,
                       const gpsc_dynamics_prior_t *prior, const double *X, const double *U, int N,

@@ -32,51 +32,127 @@ double gpsc_gmm_logsumexp(const double *v, int n, int stride)
 size_t gpsc_gmm_estep_scratch_size(int M, int K, int D)
 {
     (void)K;
-    return need_d((size_t)D * D) + need_d((size_t)D * M);
+    return need_d((size_t)D * D) + 2 * need_d((size_t)D * M) + need_d((size_t)M);
+}
+
+size_t gpsc_gmm_chol_doubles(int K, int D)
+{
+    return (size_t)K * D * D + (size_t)K;
+}
+
+/* lower factor L of sigma_k and hlogdet = sum_j log L_jj = 0.5 log det sigma_k */
+static int chol_cluster(double *L, double *hlogdet, const gpsc_gmm_t *g, int k)
+{
+    int D = g->D;
+    int rc = gpsc_la_chol_lower(L, g->sigma + (size_t)k * D * D, D);
+    if (rc) return rc;
+    double h = 0.0;
+    for (int j = 0; j < D; j++)
+        h += log(L[j * D + j]);
+    *hlogdet = h;
+    return 0;
+}
+
+int gpsc_gmm_chol(double *L, double *hlogdet, const gpsc_gmm_t *g)
+{
+    size_t DD = (size_t)g->D * g->D;
+    for (int k = 0; k < g->K; k++) {
+        int rc = chol_cluster(L + (size_t)k * DD, &hlogdet[k], g, k);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* z = x - m and ss += z .* z over n entries (blocks of 8 let the compiler
+ * use packed arithmetic at -O2; each entry is computed as in a plain loop) */
+static void sub_scalar(double *restrict z, const double *restrict x, double m, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        double *zb = z + i;
+        const double *xb = x + i;
+        for (int j = 0; j < 8; j++)
+            zb[j] = xb[j] - m;
+    }
+    for (; i < n; i++)
+        z[i] = x[i] - m;
+}
+
+static void add_sq(double *restrict ss, const double *restrict z, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        double *sb = ss + i;
+        const double *zb = z + i;
+        for (int j = 0; j < 8; j++)
+            sb[j] += zb[j] * zb[j];
+    }
+    for (; i < n; i++)
+        ss[i] += z[i] * z[i];
+}
+
+/* column k of logobs from the factor L of sigma_k, for the points given
+ * transposed: Xt (D x M); Z (D x M) and ss (M) are scratch */
+static void estep_cluster(double *logobs, const gpsc_gmm_t *g, int k, const double *L,
+                          double hlogdet, const double *Xt, int M, double *Z, double *ss)
+{
+    int K = g->K, D = g->D;
+    double c0 = -0.5 * D * log(2.0 * M_PI);
+    const double *mu = g->mu + (size_t)k * D;
+    /* column i of Z is x_i - mu_k */
+    for (int j = 0; j < D; j++)
+        sub_scalar(Z + (size_t)j * M, Xt + (size_t)j * M, mu[j], M);
+    /* Mahalanobis distances through L^-1 (x_i - mu_k); each ss[i] sums its
+     * squares in the order j = 0 .. D-1 */
+    gpsc_la_trsm(Z, L, D, M, false, false);
+    gpsc_la_zero(ss, (size_t)M);
+    for (int j = 0; j < D; j++)
+        add_sq(ss, Z + (size_t)j * M, M);
+    for (int i = 0; i < M; i++) {
+        double v = c0;
+        v -= hlogdet;
+        v -= 0.5 * ss[i];
+        logobs[(size_t)i * K + k] = v + g->logmass[k];
+    }
+}
+
+int gpsc_gmm_estep_chol(double *logobs, const gpsc_gmm_t *g, const double *L, const double *hlogdet,
+                        const double *data, int M, gpsc_arena_t *arena)
+{
+    int K = g->K, D = g->D;
+    size_t DD = (size_t)D * D;
+    size_t mark = gpsc_arena_mark(arena);
+    double *Lk = L ? NULL : take_d(arena, DD);
+    double *Xt = take_d(arena, (size_t)D * M); /* (D x M) the points as columns */
+    double *Z = take_d(arena, (size_t)D * M);  /* (D x M) their L^-1 (x_i - mu_k) */
+    double *ss = take_d(arena, (size_t)M);     /* (M) squared distances */
+    if ((!L && !Lk) || !Xt || !Z || !ss) {
+        gpsc_arena_free_to(arena, mark);
+        return GPSC_ENOSPC;
+    }
+    gpsc_la_transpose(Xt, data, M, D);
+    for (int k = 0; k < K; k++) {
+        /* the caller's factors, or a fresh one per cluster */
+        double h;
+        if (L) {
+            h = hlogdet[k];
+        } else {
+            int rc = chol_cluster(Lk, &h, g, k);
+            if (rc) {
+                gpsc_arena_free_to(arena, mark);
+                return rc;
+            }
+        }
+        estep_cluster(logobs, g, k, L ? L + (size_t)k * DD : Lk, h, Xt, M, Z, ss);
+    }
+    gpsc_arena_free_to(arena, mark);
+    return 0;
 }
 
 int gpsc_gmm_estep(double *logobs, const gpsc_gmm_t *g, const double *data, int M,
                    gpsc_arena_t *arena)
 {
-    int K = g->K, D = g->D;
-    size_t mark = gpsc_arena_mark(arena);
-    double *L = take_d(arena, (size_t)D * D);
-    double *Z = take_d(arena, (size_t)D * M); /* (D x M): column i is x_i - mu_k */
-    if (!L || !Z) {
-        gpsc_arena_free_to(arena, mark);
-        return GPSC_ENOSPC;
-    }
-    double c0 = -0.5 * D * log(2.0 * M_PI);
-    for (int k = 0; k < K; k++) {
-        int rc = gpsc_la_chol_lower(L, g->sigma + (size_t)k * D * D, D);
-        if (rc) {
-            gpsc_arena_free_to(arena, mark);
-            return rc;
-        }
-        /* sum_j log L_jj = 0.5 log det sigma_k */
-        double hlogdet = 0.0;
-        for (int j = 0; j < D; j++)
-            hlogdet += log(L[j * D + j]);
-        const double *mu = g->mu + (size_t)k * D;
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < D; j++)
-                Z[(size_t)j * M + i] = data[(size_t)i * D + j] - mu[j];
-        /* Mahalanobis distances through L^-1 (x_i - mu_k) */
-        gpsc_la_trsm(Z, L, D, M, false, false);
-        for (int i = 0; i < M; i++) {
-            double ss = 0.0;
-            for (int j = 0; j < D; j++) {
-                double z = Z[(size_t)j * M + i];
-                ss += z * z;
-            }
-            double v = c0;
-            v -= hlogdet;
-            v -= 0.5 * ss;
-            logobs[(size_t)i * K + k] = v + g->logmass[k];
-        }
-    }
-    gpsc_arena_free_to(arena, mark);
-    return 0;
+    return gpsc_gmm_estep_chol(logobs, g, NULL, NULL, data, M, arena);
 }
 
 size_t gpsc_gmm_em_scratch_size(int M, int K, int D)
@@ -250,26 +326,54 @@ int gpsc_gmm_init_random(gpsc_gmm_t *g, const double *data, int M, gpsc_rng_t *r
     return 0;
 }
 
+size_t gpsc_gmm_prior_logobs_scratch_size(int K, int D)
+{
+    return need_d((size_t)K) + need_d((size_t)D);
+}
+
 size_t gpsc_gmm_prior_scratch_size(int M, int K, int D)
 {
-    return need_d((size_t)M * K) + need_d((size_t)K) + gpsc_gmm_estep_scratch_size(M, K, D);
+    return need_d((size_t)M * K) + gpsc_gmm_prior_logobs_scratch_size(K, D) +
+           gpsc_gmm_estep_scratch_size(M, K, D);
+}
+
+/* P[b] += (S[b] + ma d[b]) w for b < n: one row of Phi_raw's sum over
+ * clusters (blocks of 8 let the compiler use packed arithmetic at -O2) */
+static void phi_row(double *restrict P, const double *restrict S, const double *restrict d,
+                    double ma, double w, int n)
+{
+    int b = 0;
+    for (; b + 8 <= n; b += 8) {
+        double *p = P + b;
+        const double *s = S + b, *e = d + b;
+        for (int j = 0; j < 8; j++)
+            p[j] += (s[j] + ma * e[j]) * w;
+    }
+    for (; b < n; b++)
+        P[b] += (S[b] + ma * d[b]) * w;
 }
 
 int gpsc_gmm_prior(gpsc_niw_t *out, double *cluster_logwts, const gpsc_gmm_t *g, const double *pts,
                    int M, int N_init, double strength, gpsc_arena_t *arena)
 {
+    size_t mark = gpsc_arena_mark(arena);
+    double *logobs = take_d(arena, (size_t)M * g->K);
+    int rc = logobs ? gpsc_gmm_estep(logobs, g, pts, M, arena) : GPSC_ENOSPC;
+    if (!rc) rc = gpsc_gmm_prior_logobs(out, cluster_logwts, g, logobs, M, N_init, strength, arena);
+    gpsc_arena_free_to(arena, mark);
+    return rc;
+}
+
+int gpsc_gmm_prior_logobs(gpsc_niw_t *out, double *cluster_logwts, const gpsc_gmm_t *g,
+                          double *logobs, int M, int N_init, double strength, gpsc_arena_t *arena)
+{
     int K = g->K, D = g->D;
     size_t mark = gpsc_arena_mark(arena);
-    double *logobs = take_d(arena, (size_t)M * K);
     double *wts = take_d(arena, (size_t)K);
-    if (!logobs || !wts) {
+    double *dvec = take_d(arena, (size_t)D); /* mu_k - mu0 */
+    if (!wts || !dvec) {
         gpsc_arena_free_to(arena, mark);
         return GPSC_ENOSPC;
-    }
-    int rc = gpsc_gmm_estep(logobs, g, pts, M, arena);
-    if (rc) {
-        gpsc_arena_free_to(arena, mark);
-        return rc;
     }
     /* responsibilities, averaged over the points in log space */
     for (int i = 0; i < M; i++) {
@@ -292,12 +396,19 @@ int gpsc_gmm_prior(gpsc_niw_t *out, double *cluster_logwts, const gpsc_gmm_t *g,
         for (int j = 0; j < D; j++)
             out->mu0[j] += g->mu[(size_t)k * D + j] * wts[k];
     gpsc_la_zero(out->Phi, (size_t)D * D);
+    /* the same sums, element by element in cluster order (phi_row); a
+     * cluster whose weight underflowed to 0 would add exactly 0 to every
+     * entry and is skipped. This loop is a hot spot of the dynamics fit. */
+    double *Phi = out->Phi, *dmu = dvec;
     for (int k = 0; k < K; k++) {
+        double w = wts[k];
+        if (w == 0.0) continue;
         const double *mu = g->mu + (size_t)k * D;
         const double *S = g->sigma + (size_t)k * D * D;
+        for (int b = 0; b < D; b++)
+            dmu[b] = mu[b] - out->mu0[b];
         for (int a = 0; a < D; a++)
-            for (int b = 0; b < D; b++)
-                out->Phi[a * D + b] += (S[a * D + b] + mu[a] * (mu[b] - out->mu0[b])) * wts[k];
+            phi_row(Phi + (size_t)a * D, S + (size_t)a * D, dmu, mu[a], w, D);
     }
     /* strengths: m = N/N scaled, n0 = (N - 2 - D)/N scaled; Phi *= m */
     out->m = 1.0 * strength;

@@ -59,6 +59,23 @@ int gpsc_gmm_estep(double *logobs, const gpsc_gmm_t *g, const double *data, int 
                    gpsc_arena_t *arena);
 size_t gpsc_gmm_estep_scratch_size(int M, int K, int D);
 
+/* The lower Cholesky factors of every sigma_k, for callers that run many
+ * E-steps against one fixed GMM (the dynamics fit and the policy
+ * linearisation query it once per time step): L (K x D x D, lower, strictly
+ * upper part 0) and hlogdet (K) = sum_j log L_k[j,j] = 0.5 log det sigma_k.
+ * gpsc_gmm_chol_doubles(K, D) = K D D + K is the room for both. The factors
+ * are exactly those gpsc_gmm_estep computes.
+ * Returns 0, GPSC_ENOTPD or GPSC_ENONFINITE. */
+size_t gpsc_gmm_chol_doubles(int K, int D);
+int gpsc_gmm_chol(double *L, double *hlogdet, const gpsc_gmm_t *g);
+
+/* gpsc_gmm_estep with the factors of gpsc_gmm_chol (L and hlogdet both
+ * non-NULL; they must belong to g's current sigma), or both NULL to factor
+ * on the fly (= gpsc_gmm_estep). Same scratch size and errors; the result
+ * is the same with either. */
+int gpsc_gmm_estep_chol(double *logobs, const gpsc_gmm_t *g, const double *L, const double *hlogdet,
+                        const double *data, int M, gpsc_arena_t *arena);
+
 /* EM from the parameters in g (warm start), README 5.5: at most
  * max_iterations passes of E-step, stopping tests, M-step with the reboot
  * of clusters whose mass is below 1e-4/K, sigma_k = sym(S_k) + 1e-6 I
@@ -90,6 +107,16 @@ size_t gpsc_gmm_init_scratch_size(int M, int K, int D);
 int gpsc_gmm_prior(gpsc_niw_t *out, double *cluster_logwts, const gpsc_gmm_t *g, const double *pts,
                    int M, int N_init, double strength, gpsc_arena_t *arena);
 size_t gpsc_gmm_prior_scratch_size(int M, int K, int D);
+
+/* The second half of gpsc_gmm_prior: the same NIW prior from the E-step's
+ * logobs (M x K) = gpsc_gmm_estep(g, pts) of the M query points, which is
+ * overwritten with the log responsibilities. gpsc_gmm_prior is
+ * gpsc_gmm_estep + this; callers that need many priors of one GMM (the
+ * dynamics fit, one per time step) run one E-step over the points of
+ * several priors and then this per prior. Returns 0 or GPSC_ENOSPC. */
+int gpsc_gmm_prior_logobs(gpsc_niw_t *out, double *cluster_logwts, const gpsc_gmm_t *g,
+                          double *logobs, int M, int N_init, double strength, gpsc_arena_t *arena);
+size_t gpsc_gmm_prior_logobs_scratch_size(int K, int D);
 
 /* logsumexp of n values with stride `stride` (README 3: the max is
  * replaced by 0 when it is -inf). */

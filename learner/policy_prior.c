@@ -21,10 +21,14 @@ size_t gpsc_policy_prior_linearize_scratch_size(int N, int dX, int dU, int K)
 {
     int D = dX + dU;
     size_t d = (size_t)D;
-    size_t inner = gpsc_gmm_prior_scratch_size(N, K, D);
+    size_t inner = gpsc_gmm_prior_logobs_scratch_size(K, D);
+    size_t est = gpsc_gmm_estep_scratch_size(N, K, D);
+    if (est > inner) inner = est;
     size_t reg = gpsc_dynamics_niw_regression_scratch_size(N, D, dX);
     if (reg > inner) inner = reg;
-    return need_d((size_t)N * d) + need_d(d) + need_d(d * d) + need_d((size_t)dU * dU) + inner;
+    /* + the GMM's Cholesky factors, computed once per call */
+    return need_d((size_t)N * d) + need_d((size_t)N * (size_t)K) + need_d(d) + need_d(d * d) +
+           need_d((size_t)dU * dU) + need_d((size_t)K * d * d) + need_d((size_t)K) + inner;
 }
 
 int gpsc_policy_prior_linearize(double *pol_K, double *pol_k, double *pol_S, const double *X,
@@ -36,12 +40,25 @@ int gpsc_policy_prior_linearize(double *pol_K, double *pol_k, double *pol_S, con
     if (gmm->D != D) return GPSC_EDIM;
     size_t mark = gpsc_arena_mark(arena);
     double *pts = take_d(arena, (size_t)N * D);
+    double *logobs = take_d(arena, (size_t)N * gmm->K);
     double *mu0 = take_d(arena, (size_t)D);
     double *Phi = take_d(arena, (size_t)D * D);
     double *Sm = take_d(arena, (size_t)dU * dU);
-    if (!pts || !mu0 || !Phi || !Sm) {
+    /* the GMM's covariances are factored once for all T priors (the
+     * factors gpsc_gmm_prior would compute at every step), then each step
+     * is an E-step with them and gpsc_gmm_prior_logobs */
+    double *gL = take_d(arena, (size_t)gmm->K * D * D);
+    double *ghl = take_d(arena, (size_t)gmm->K);
+    if (!pts || !logobs || !mu0 || !Phi || !Sm || !gL || !ghl) {
         gpsc_arena_free_to(arena, mark);
         return GPSC_ENOSPC;
+    }
+    if (T > 0) {
+        int rc = gpsc_gmm_chol(gL, ghl, gmm);
+        if (rc) {
+            gpsc_arena_free_to(arena, mark);
+            return rc;
+        }
     }
     gpsc_niw_t niw = {.D = D, .mu0 = mu0, .Phi = Phi};
     size_t uu = (size_t)dU * dU;
@@ -50,7 +67,8 @@ int gpsc_policy_prior_linearize(double *pol_K, double *pol_k, double *pol_S, con
             gpsc_la_copy(pts + (size_t)n * D, X + ((size_t)n * T + t) * dX, (size_t)dX);
             gpsc_la_copy(pts + (size_t)n * D + dX, pol_mu + ((size_t)n * T + t) * dU, (size_t)dU);
         }
-        int rc = gpsc_gmm_prior(&niw, NULL, gmm, pts, N, N_init, strength, arena);
+        int rc = gpsc_gmm_estep_chol(logobs, gmm, gL, ghl, pts, N, arena);
+        if (!rc) rc = gpsc_gmm_prior_logobs(&niw, NULL, gmm, logobs, N, N_init, strength, arena);
         /* the reference regularises the first step only */
         if (!rc)
             rc = gpsc_dynamics_niw_regression(pol_K + (size_t)t * dU * dX, pol_k + (size_t)t * dU,

@@ -24,7 +24,8 @@
  * pol_K[t] (dU x dX), pol_k[t] (dU), pol_S[t] (dU x dU); finally
  * pol_S[t] += mean_n pol_sig[n,t].
  * X is (N x T x dX), pol_mu (N x T x dU), pol_sig (N x T x dU x dU).
- * pol_S is exactly symmetric when every pol_sig[n,t] is.
+ * pol_S is exactly symmetric when every pol_sig[n,t] is. The GMM's
+ * covariances are factored once per call (gpsc_gmm_chol), not per step.
  * Returns 0, GPSC_EDIM (gmm->D != dX + dU), or an error of the prior or
  * the regression (GPSC_ENOTPD, GPSC_ENOSPC). */
 int gpsc_policy_prior_linearize(double *pol_K, double *pol_k, double *pol_S, const double *X,
