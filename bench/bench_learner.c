@@ -25,7 +25,11 @@
  *   cstep     gpsc_cstep against the sampling controller (the trajectory-
  *             optimisation reference; MDGPS swaps in the linearised global
  *             policy, same kernel and sizes), eta_init 1, kl_step 2;
- *   dyn_cstep dynamics fit then C-step in one task (the acceptance number).
+ *   dyn_cstep dynamics fit then C-step in one task (the acceptance number);
+ *   em        EM_PASSES passes of the dynamics prior's EM (gpsc_gmm_em_run,
+ *             no convergence test) on the condition's own points (both
+ *             batches, 2 N (T-1) of them), warm-started from the GMM above:
+ *             what the learner re-runs on every condition each iteration.
  * Every repeat runs all phases on the 1-thread pool and then on the
  * N-thread pool; medians over the repeats are printed with the ratio
  * t(1 thread) / t(N threads). The outputs of both pools are compared bit for
@@ -63,12 +67,14 @@
 #define KMAX 20      /* peg7 dynamics prior: max_clusters */
 #define MIN_SAMP 40  /* min_samples_per_cluster */
 #define EM_ITERS 100 /* the learner's EM passes (GPSC_ALG_EM_ITERATIONS) */
+#define EM_PASSES 10 /* passes of the timed EM phase */
 #define SEED 1
 
-enum { PH_COST, PH_PRIOR, PH_DYN, PH_CSTEP, PH_DYNCSTEP, PH_N };
-static const char *const ph_key[PH_N] = {"cost", "prior", "dyn", "cstep", "dyn_cstep"};
+enum { PH_COST, PH_PRIOR, PH_DYN, PH_CSTEP, PH_DYNCSTEP, PH_EM, PH_N };
+static const char *const ph_key[PH_N] = {"cost", "prior", "dyn", "cstep", "dyn_cstep", "em"};
 static const char *const ph_desc[PH_N] = {"cost eval + expand", "GMM prior only (in dyn)",
-                                          "dynamics fit", "C-step", "dyn fit + C-step"};
+                                          "dynamics fit",       "C-step",
+                                          "dyn fit + C-step",   "dynamics EM (10 passes)"};
 
 /* peg7's init_gains (1 / the PR2 arm gains): the synthetic arm's
  * action-to-acceleration gains, and init_lqr's (exact) guess of them */
@@ -98,6 +104,8 @@ typedef struct result {
     double *Fm, *fv, *dyn_covar, *x0mu, *x0sigma;
     double *K, *k, *pc, *ipc, *ch; /* the new controller */
     gpsc_cstep_result_t res;
+    double *em_mu, *em_sigma, *em_logmass; /* em phase: (KMAX x DG), (KMAX x DG x DG), (KMAX) */
+    int em_passes;
 } result_t;
 
 typedef struct cond {
@@ -106,6 +114,8 @@ typedef struct cond {
     double *K, *k, *pc, *ipc, *ch; /* init_lqr controller (samples and pi_ref) */
     double *X, *U, *ee, *jac;      /* timed batch: (N x T x dX / dU / NEE / NEE x DU) */
     double *X0p;                   /* (Np x dX) start states of the prior batch */
+    double *emX;                   /* (emM x DG) both batches' points [x_t, u_t, x_{t+1}] */
+    int emM;                       /* points in emX */
     result_t out[2];               /* per pool */
 } cond_t;
 
@@ -297,12 +307,16 @@ static void result_alloc(result_t *o, int N, int T)
     o->pc = dalloc(t * DU * DU);
     o->ipc = dalloc(t * DU * DU);
     o->ch = dalloc(t * DU * DU);
+    o->em_mu = dalloc((size_t)KMAX * DG);
+    o->em_sigma = dalloc((size_t)KMAX * DG * DG);
+    o->em_logmass = dalloc(KMAX);
 }
 
 static void result_free(result_t *o)
 {
-    double *a[] = {o->exp_mem,   o->cc,   o->cv,      o->Cm, o->mu0, o->Phi, o->Fm,  o->fv,
-                   o->dyn_covar, o->x0mu, o->x0sigma, o->K,  o->k,   o->pc,  o->ipc, o->ch};
+    double *a[] = {o->exp_mem, o->cc,        o->cv,    o->Cm,       o->mu0,       o->Phi, o->Fm,
+                   o->fv,      o->dyn_covar, o->x0mu,  o->x0sigma,  o->K,         o->k,   o->pc,
+                   o->ipc,     o->ch,        o->em_mu, o->em_sigma, o->em_logmass};
     for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
         free(a[i]);
     free(o->exps);
@@ -420,6 +434,25 @@ static int task_dyncstep(void *ctx, int m, int w, gpsc_arena_t *ar)
     return rc ? rc : task_cstep(ctx, m, w, ar);
 }
 
+/* EM_PASSES passes of EM on the condition's points from the common GMM */
+static int task_em(void *ctx, int m, int w, gpsc_arena_t *ar)
+{
+    (void)w;
+    bench_t *b = ctx;
+    cond_t *c = &b->c[m];
+    result_t *o = &c->out[b->set];
+    int K = b->gmm.K;
+    memcpy(o->em_mu, b->gmm.mu, sizeof(double) * (size_t)K * DG);
+    memcpy(o->em_sigma, b->gmm.sigma, sizeof(double) * (size_t)K * DG * DG);
+    memcpy(o->em_logmass, b->gmm.logmass, sizeof(double) * (size_t)K);
+    gpsc_gmm_t g = {K, DG, o->em_mu, o->em_sigma, o->em_logmass};
+    gpsc_gmm_em_cfg_t cfg = {EM_PASSES, 0.0, GPSC_GMM_RULE_RELATIVE};
+    gpsc_gmm_em_info_t info;
+    int rc = gpsc_gmm_em_run(&g, &info, NULL, &cfg, c->emX, c->emM, ar);
+    o->em_passes = info.n_estep;
+    return rc;
+}
+
 /* the pool hands out the worker index; the phases take its arena */
 typedef struct run {
     bench_t *b;
@@ -448,7 +481,7 @@ static int pool_task(void *ctx, int task, int worker)
 static double run_phase(bench_t *b, gpsc_pool_t *pool, int set, int ph, double *cpu)
 {
     static int (*const fns[PH_N])(void *, int, int, gpsc_arena_t *) = {
-        task_cost, task_prior, task_dyn, task_cstep, task_dyncstep};
+        task_cost, task_prior, task_dyn, task_cstep, task_dyncstep, task_em};
     run_t r = {b, pool, fns[ph]};
     b->set = set;
     double t0 = now_ms();
@@ -573,6 +606,7 @@ static size_t arena_bytes(const bench_t *b)
                           maxz(est, gpsc_gmm_prior_logobs_scratch_size(b->gmm.K, DG)));
     need = maxz(need, gpsc_dynamics_fit_scratch_size(b->N, DX, DU, b->gmm.K));
     need = maxz(need, gpsc_cstep_scratch_size(d));
+    need = maxz(need, gpsc_gmm_em_scratch_size(b->c[0].emM, b->gmm.K, DG));
     return need;
 }
 
@@ -594,7 +628,10 @@ static bool identical(const bench_t *b)
             !same(x->x0mu, y->x0mu, DX) || !same(x->x0sigma, y->x0sigma, (size_t)DX * DX) ||
             !same(x->K, y->K, t * DU * DX) || !same(x->k, y->k, t * DU) ||
             !same(x->pc, y->pc, t * DU * DU) || !same(&x->res.eta, &y->res.eta, 1) ||
-            !same(&x->res.kl, &y->res.kl, 1))
+            !same(&x->res.kl, &y->res.kl, 1) || x->em_passes != y->em_passes ||
+            !same(x->em_mu, y->em_mu, (size_t)KMAX * DG) ||
+            !same(x->em_sigma, y->em_sigma, (size_t)KMAX * DG * DG) ||
+            !same(x->em_logmass, y->em_logmass, KMAX))
             return false;
     }
     return true;
@@ -639,8 +676,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: gpsc-bench-learner [options]\n"
                "\n"
                "Times the learner's per-condition numerics at the peg7 size (dX 26, dU 7)\n"
-               "on a synthetic arm: cost expansion, GMM prior, dynamics fit, C-step and\n"
-               "dynamics fit + C-step, with 1 thread and with N threads (one task per\n"
+               "on a synthetic arm: cost expansion, GMM prior, dynamics fit, C-step,\n"
+               "dynamics fit + C-step and 10 EM passes of the dynamics prior, with 1 thread\n"
+               "and with N threads (one task per\n"
                "condition), interleaved in one run. Prints the median ms of each phase,\n"
                "the ratio t(1 thread) / t(N threads), and key=value lines.\n"
                "\n"
@@ -725,6 +763,22 @@ int main(int argc, char **argv)
     }
     int n_estep = 0;
     double em_ms = fit_gmm(&b, Xp, Up, b.N, &n_estep);
+    /* each condition's EM points: its prior batch, then its timed batch */
+    for (int m = 0; m < b.M; m++) {
+        cond_t *c = &b.c[m];
+        c->emM = 2 * b.N * (b.T - 1);
+        c->emX = dalloc((size_t)c->emM * DG);
+        double *p = c->emX;
+        for (int h = 0; h < 2; h++)
+            for (int n = 0; n < b.N; n++)
+                for (int t = 0; t + 1 < b.T; t++, p += DG) {
+                    size_t s = ((size_t)(h ? 0 : m) * b.N + n) * b.T + t;
+                    const double *X = h ? c->X : Xp, *U = h ? c->U : Up;
+                    memcpy(p, X + s * DX, sizeof(double) * DX);
+                    memcpy(p + DX, U + s * DU, sizeof(double) * DU);
+                    memcpy(p + DXU, X + (s + 1) * DX, sizeof(double) * DX);
+                }
+    }
     free(Xp);
     free(Up);
 
@@ -783,6 +837,11 @@ int main(int argc, char **argv)
     for (int m = 0; m < b.M; m++)
         iters += b.c[m].out[0].res.iterations;
     printf("cstep_passes=%d\n", iters);
+    int em_passes = 0;
+    for (int m = 0; m < b.M; m++)
+        em_passes += b.c[m].out[0].em_passes;
+    printf("em_points=%d\nem_passes=%d\nem_pass_ms_1t=%.3f\n", b.c[0].emM, em_passes,
+           med[0][PH_EM] / em_passes);
     printf("identical=%d\n", ident ? 1 : 0);
     printf("checksum=%016llx\n", (unsigned long long)checksum(&b));
 
@@ -793,7 +852,7 @@ int main(int argc, char **argv)
     gpsc_pool_destroy(&pool[1]);
     for (int m = 0; m < b.M; m++) {
         cond_t *c = &b.c[m];
-        double *a[] = {c->K, c->k, c->pc, c->ipc, c->ch, c->X, c->U, c->ee, c->jac, c->X0p};
+        double *a[] = {c->K, c->k, c->pc, c->ipc, c->ch, c->X, c->U, c->ee, c->jac, c->X0p, c->emX};
         for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
             free(a[i]);
         result_free(&c->out[0]);

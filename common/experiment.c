@@ -137,6 +137,7 @@ static const char *const alg_names[] = {"mdgps", "gps2014", "trajopt", NULL};
 static const char *const step_names[] = {"classic", "global", NULL};
 static const char *const sampling_names[] = {"off_policy", "on_policy", NULL};
 static const char *const act_names[] = {"relu", "tanh", NULL};
+static const char *const em_stop_names[] = {"reference", "relative", NULL};
 
 const char *gpsc_exp_cost_type_name(gpsc_exp_cost_type_t t)
 {
@@ -525,6 +526,13 @@ static void read_prior(gpsc_cfg_t *c, const gpsc_cfg_node_t *m, gpsc_exp_prior_t
     atleast(c, m, "min_samples_per_cluster", p->min_samples_per_cluster, 1);
     atleast(c, m, "max_samples", p->max_samples, 1);
     positive(c, m, "strength", p->strength);
+    int v;
+    gpsc_cfg_int(c, m, "em_iterations", &p->em_iterations, false);
+    gpsc_cfg_double(c, m, "em_tolerance", &p->em_tolerance, false);
+    if (gpsc_cfg_enum(c, m, "em_stop", em_stop_names, &v, false) > 0)
+        p->em_stop = (gpsc_exp_em_stop_t)v;
+    atleast(c, m, "em_iterations", p->em_iterations, 1);
+    nonneg(c, m, "em_tolerance", p->em_tolerance);
 }
 
 static void read_algorithm(gpsc_cfg_t *c, const gpsc_cfg_node_t *root, gpsc_experiment_t *e)
@@ -548,8 +556,8 @@ static void read_algorithm(gpsc_cfg_t *c, const gpsc_cfg_node_t *root, gpsc_expe
                                   .kl_tolerance = 0.1};
     a->dyn_regularization = 1e-6;
     a->initial_state_var = 1e-6;
-    a->dyn_prior = (gpsc_exp_prior_t){20, 40, 20, 1.0, 0.0};
-    a->pol_prior = (gpsc_exp_prior_t){20, 40, 20, 1.0, 1e-8};
+    a->dyn_prior = (gpsc_exp_prior_t){20, 40, 20, 1.0, 0.0, 100, 1e-5, GPSC_EXP_EM_STOP_RELATIVE};
+    a->pol_prior = (gpsc_exp_prior_t){20, 40, 20, 1.0, 1e-8, 100, 1e-5, GPSC_EXP_EM_STOP_RELATIVE};
     a->init_pol_wt = 0.01;
     a->policy_dual_rate = 0.1;
     a->inner_iterations = 4;
@@ -1261,6 +1269,9 @@ static void put_prior(FILE *f, const gpsc_exp_prior_t *p)
     fprintf(f, "max_clusters: %d, min_samples_per_cluster: %d, max_samples: %d, strength: ",
             p->max_clusters, p->min_samples_per_cluster, p->max_samples);
     put_num(f, p->strength);
+    fprintf(f, ", em_iterations: %d, em_tolerance: ", p->em_iterations);
+    put_num(f, p->em_tolerance);
+    fprintf(f, ", em_stop: %s", em_stop_names[p->em_stop]);
 }
 
 int gpsc_experiment_fprint(const gpsc_experiment_t *e, FILE *f)

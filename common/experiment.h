@@ -114,6 +114,11 @@
  *       regularization: 1e-6         # [1e-6] sig_reg of the regression (README 5.7)
  *       initial_state_var: 1e-6      # [1e-6]
  *       prior: {max_clusters: 20, min_samples_per_cluster: 40, max_samples: 20, strength: 1.0}
+ *       # the prior's EM (also accepted in policy_prior): em_iterations [100] passes at
+ *       # most; em_stop [relative] reference | relative with em_tolerance [1e-5]:
+ *       # stop when |ll - prevll| < em_tolerance * |prevll| (relative) or
+ *       # < em_tolerance * prevll, signed, as cbfinn/gps (reference: never fires
+ *       # while prevll <= 0); see docs/numerics.md
  *     policy_prior:
  *       {max_clusters: 20, min_samples_per_cluster: 40, max_samples: 20, strength: 1.0,
  *        regularization: 1e-8}
@@ -295,6 +300,12 @@ typedef enum gpsc_exp_sampling {
     GPSC_EXP_SAMPLE_ON_POLICY = 1   /* rollouts under the global network */
 } gpsc_exp_sampling_t;
 
+/* The convergence test of a prior's EM (learner/gmm.h gpsc_gmm_rule_t). */
+typedef enum gpsc_exp_em_stop {
+    GPSC_EXP_EM_STOP_REFERENCE = 0, /* |ll - prevll| < tol * prevll (signed, as cbfinn/gps) */
+    GPSC_EXP_EM_STOP_RELATIVE = 1   /* |ll - prevll| < tol * |prevll| */
+} gpsc_exp_em_stop_t;
+
 /* GMM prior settings (dynamics and policy linearisation). */
 typedef struct gpsc_exp_prior {
     int max_clusters;            /* [20] */
@@ -302,6 +313,9 @@ typedef struct gpsc_exp_prior {
     int max_samples;             /* [20] trajectories kept in the prior's dataset */
     double strength;             /* [1.0] */
     double regularization;       /* sig_reg: dynamics 1e-6 (in `dynamics`), policy 1e-8 */
+    int em_iterations;           /* [100] EM passes at most per fit */
+    double em_tolerance;         /* [1e-5] EM convergence tolerance */
+    gpsc_exp_em_stop_t em_stop;  /* [relative] EM convergence test */
 } gpsc_exp_prior_t;
 
 typedef struct gpsc_exp_cstep {

@@ -240,3 +240,11 @@ void gpsc_la_set_threads(int n)
 {
     openblas_set_num_threads(n);
 }
+
+void gpsc_la_trmm(double *B, const double *T, int n, int nrhs, bool upper, bool trans)
+{
+    if (n == 0 || nrhs == 0)
+        return;
+    cblas_dtrmm(CblasRowMajor, CblasLeft, upper ? CblasUpper : CblasLower,
+                trans ? CblasTrans : CblasNoTrans, CblasNonUnit, n, nrhs, 1.0, T, n, B, nrhs);
+}

@@ -89,6 +89,10 @@ void gpsc_la_add_diag(double *A, double v, int n);                  /* A += v I 
 /* True when all n values are finite. */
 bool gpsc_la_all_finite(const double *x, size_t n);
 
+/* B = op(T) B in place (B is n x nrhs), T upper (upper = true) or lower
+ * triangular, op(T) = T^T when trans. Only T's triangle is read. */
+void gpsc_la_trmm(double *B, const double *T, int n, int nrhs, bool upper, bool trans);
+
 /* Threads OpenBLAS may use inside one call. gpsc runs with 1 (parallelism
  * is over conditions, and results must not depend on thread count). */
 void gpsc_la_set_threads(int n);

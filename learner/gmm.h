@@ -40,7 +40,7 @@ typedef struct gpsc_niw {
 typedef enum gpsc_gmm_stop {
     GPSC_GMM_STOP_MAXITER = 0,  /* ran max_iterations passes */
     GPSC_GMM_STOP_DECREASE = 1, /* log-likelihood went down */
-    GPSC_GMM_STOP_CONVERGED = 2 /* |ll - prevll| < 1e-5 prevll */
+    GPSC_GMM_STOP_CONVERGED = 2 /* the convergence test (gpsc_gmm_rule_t) */
 } gpsc_gmm_stop_t;
 
 typedef struct gpsc_gmm_em_info {
@@ -76,15 +76,43 @@ int gpsc_gmm_chol(double *L, double *hlogdet, const gpsc_gmm_t *g);
 int gpsc_gmm_estep_chol(double *logobs, const gpsc_gmm_t *g, const double *L, const double *hlogdet,
                         const double *data, int M, gpsc_arena_t *arena);
 
+/* EM's convergence test (README 5.5 step 3), which stops when
+ * |ll - prevll| < tolerance * scale. */
+typedef enum gpsc_gmm_rule {
+    /* scale = prevll, SIGNED, as the reference: the test never fires while
+     * prevll <= 0 (EM then runs to max_iterations unless ll decreases) */
+    GPSC_GMM_RULE_REFERENCE = 0,
+    /* scale = |prevll|: the intended relative test, for any sign of ll */
+    GPSC_GMM_RULE_RELATIVE = 1
+} gpsc_gmm_rule_t;
+
+typedef struct gpsc_gmm_em_cfg {
+    int max_iterations; /* passes at most (>= 0; the reference's 100) */
+    double tolerance;   /* of the convergence test (the reference's 1e-5) */
+    int rule;           /* a gpsc_gmm_rule_t */
+} gpsc_gmm_em_cfg_t;
+
 /* EM from the parameters in g (warm start), README 5.5: at most
- * max_iterations passes of E-step, stopping tests, M-step with the reboot
- * of clusters whose mass is below 1e-4/K, sigma_k = sym(S_k) + 1e-6 I
+ * cfg->max_iterations passes of E-step, stopping tests (a decrease of ll,
+ * or the convergence test of cfg->rule), M-step with the reboot of
+ * clusters whose mass is below 1e-4/K, sigma_k = sym(S_k) + 1e-6 I
  * (exactly symmetric). g is updated in place; loglik_trace (room for
  * max_iterations entries, may be NULL) receives one log-likelihood per
  * E-step; info gets the counts. data is (M x D).
+ *
+ * The arithmetic is README 5.5's up to rounding (BLAS-3 per cluster, the
+ * scatter taken around the mean; see gmm.c): the results are the same bits
+ * for the same inputs on a machine, not those of gpsc_gmm_estep-based code.
  * Returns 0, or an E-step error (g then holds the last M-step's result). */
+int gpsc_gmm_em_run(gpsc_gmm_t *g, gpsc_gmm_em_info_t *info, double *loglik_trace,
+                    const gpsc_gmm_em_cfg_t *cfg, const double *data, int M, gpsc_arena_t *arena);
+
+/* gpsc_gmm_em_run with the reference's test: {max_iterations, 1e-5,
+ * GPSC_GMM_RULE_REFERENCE} (what the gmm_em vectors specify). */
 int gpsc_gmm_em(gpsc_gmm_t *g, gpsc_gmm_em_info_t *info, double *loglik_trace, const double *data,
                 int M, int max_iterations, gpsc_arena_t *arena);
+
+/* Arena bytes for either EM entry point. */
 size_t gpsc_gmm_em_scratch_size(int M, int K, int D);
 
 /* The reference's initialisation for a fresh fit: each of the M points gets

@@ -247,6 +247,56 @@ static void test_errors(void **state)
     gpsc_experiment_free(&e);
 }
 
+/* the priors' EM keys: defaults, values, refusals, and write -> load */
+static void test_prior_em_keys(void **state)
+{
+    (void)state;
+    gpsc_experiment_t e;
+    char err[1024] = "", buf[4096];
+    int rc = load_text(base_yaml, &e, err, sizeof err);
+    if (rc) fail_msg("%s", err);
+    const gpsc_exp_prior_t *pr[2] = {&e.algo.dyn_prior, &e.algo.pol_prior};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pr[i]->em_iterations, 100);
+        assert_true(pr[i]->em_tolerance == 1e-5);
+        assert_int_equal(pr[i]->em_stop, GPSC_EXP_EM_STOP_RELATIVE);
+    }
+    gpsc_experiment_free(&e);
+    snprintf(buf, sizeof buf,
+             "%salgorithm:\n  dynamics:\n    prior: {em_iterations: 7, em_tolerance: 1e-3, "
+             "em_stop: reference}\n  policy_prior: {em_iterations: 9, em_stop: relative}\n",
+             base_yaml);
+    rc = load_text(buf, &e, err, sizeof err);
+    if (rc) fail_msg("%s", err);
+    assert_int_equal(e.algo.dyn_prior.em_iterations, 7);
+    assert_true(e.algo.dyn_prior.em_tolerance == 1e-3);
+    assert_int_equal(e.algo.dyn_prior.em_stop, GPSC_EXP_EM_STOP_REFERENCE);
+    assert_int_equal(e.algo.pol_prior.em_iterations, 9);
+    assert_true(e.algo.pol_prior.em_tolerance == 1e-5);
+    assert_int_equal(e.algo.pol_prior.em_stop, GPSC_EXP_EM_STOP_RELATIVE);
+    /* written and read back: the same settings */
+    char t[] = "/tmp/gpsc_exp_XXXXXX";
+    int fd = mkstemp(t);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(gpsc_experiment_write(&e, t, err, sizeof err), 0);
+    gpsc_experiment_t b;
+    rc = gpsc_experiment_load(t, &b, err, sizeof err);
+    if (rc) fail_msg("%s", err);
+    assert_memory_equal(&e.algo.dyn_prior, &b.algo.dyn_prior, sizeof b.algo.dyn_prior);
+    assert_memory_equal(&e.algo.pol_prior, &b.algo.pol_prior, sizeof b.algo.pol_prior);
+    unlink(t);
+    gpsc_experiment_free(&b);
+    gpsc_experiment_free(&e);
+    /* refused: no passes, a negative tolerance, an unknown rule */
+    snprintf(buf, sizeof buf, "%salgorithm: {policy_prior: {em_iterations: 0}}\n", base_yaml);
+    expect_error(buf, "t.yaml:14:", GPSC_ECONFIG);
+    snprintf(buf, sizeof buf, "%salgorithm: {dynamics: {prior: {em_tolerance: -1}}}\n", base_yaml);
+    expect_error(buf, "'em_tolerance' must be >= 0", GPSC_ECONFIG);
+    snprintf(buf, sizeof buf, "%salgorithm: {policy_prior: {em_stop: signed}}\n", base_yaml);
+    expect_error(buf, "t.yaml:14:", GPSC_ECONFIG);
+}
+
 static void test_conditions_defaults(void **state)
 {
     (void)state;
@@ -362,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_reacher),
         cmocka_unit_test(test_minimal_and_defaults),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_prior_em_keys),
         cmocka_unit_test(test_conditions_defaults),
         cmocka_unit_test(test_roundtrip),
     };

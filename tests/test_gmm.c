@@ -251,6 +251,268 @@ static void test_estep_formula(void **state)
     gpsc_arena_destroy(&a2);
 }
 
+/* ---- EM against a plain transcription of README 5.5 ---- */
+
+/* logsumexp with the max as gpsc_gmm_logsumexp (kept independent of it) */
+static double naive_lse(const double *v, int n, int stride)
+{
+    double m = -INFINITY, s = 0.0;
+    for (int i = 0; i < n; i++)
+        if (v[i * stride] > m) m = v[i * stride];
+    if (m == -INFINITY) m = 0.0;
+    for (int i = 0; i < n; i++)
+        s += exp(v[i * stride] - m);
+    return log(s) + m;
+}
+
+/* README 5.5 step by step, point by point (small sizes only): returns the
+ * passes run; g is updated, trace gets the log-likelihoods */
+static int naive_em(gpsc_gmm_t *g, double *trace, int *stop, const double *X, int M, int maxit,
+                    double tol, bool relative)
+{
+    int K = g->K, D = g->D;
+    double *lo = malloc(sizeof(double) * M * K), *w = malloc(sizeof(double) * M * K);
+    double *L = malloc(sizeof(double) * D * D), *z = malloc(sizeof(double) * D);
+    double *lm = malloc(sizeof(double) * K), *S = malloc(sizeof(double) * D * D);
+    assert_non_null(lo && w && L && z && lm && S);
+    double prevll = -INFINITY;
+    int itr;
+    *stop = GPSC_GMM_STOP_MAXITER;
+    for (itr = 0; itr < maxit; itr++) {
+        for (int k = 0; k < K; k++) {
+            assert_int_equal(gpsc_la_chol_lower(L, g->sigma + k * D * D, D), 0);
+            double h = 0.0;
+            for (int j = 0; j < D; j++)
+                h += log(L[j * D + j]);
+            for (int i = 0; i < M; i++) {
+                double q = 0.0;
+                for (int a = 0; a < D; a++) { /* forward substitution */
+                    double v = X[i * D + a] - g->mu[k * D + a];
+                    for (int b = 0; b < a; b++)
+                        v -= L[a * D + b] * z[b];
+                    z[a] = v / L[a * D + a];
+                    q += z[a] * z[a];
+                }
+                lo[i * K + k] = -0.5 * D * log(2 * M_PI) - h - 0.5 * q + g->logmass[k];
+            }
+        }
+        double ll = 0.0;
+        for (int i = 0; i < M; i++)
+            ll += naive_lse(lo + i * K, K, 1);
+        trace[itr] = ll;
+        if (ll < prevll) {
+            *stop = GPSC_GMM_STOP_DECREASE;
+            itr++;
+            break;
+        }
+        if (fabs(ll - prevll) < tol * (relative ? fabs(prevll) : prevll)) {
+            *stop = GPSC_GMM_STOP_CONVERGED;
+            itr++;
+            break;
+        }
+        prevll = ll;
+        for (int i = 0; i < M; i++) {
+            double s = naive_lse(lo + i * K, K, 1);
+            for (int k = 0; k < K; k++)
+                lo[i * K + k] -= s;
+        }
+        for (int k = 0; k < K; k++) {
+            lm[k] = naive_lse(lo + k, M, K);
+            for (int i = 0; i < M; i++)
+                w[i * K + k] = exp(lo[i * K + k] - lm[k]);
+        }
+        double tot = naive_lse(lm, K, 1);
+        for (int k = 0; k < K; k++) {
+            g->logmass[k] = lm[k] - tot;
+            if (exp(g->logmass[k]) < 1e-4 / K)
+                for (int i = 0; i < M; i++)
+                    w[i * K + k] = 1.0 / M;
+            double *mu = g->mu + k * D;
+            for (int a = 0; a < D; a++) {
+                mu[a] = 0.0;
+                for (int i = 0; i < M; i++)
+                    mu[a] += w[i * K + k] * X[i * D + a];
+            }
+            for (int a = 0; a < D; a++)
+                for (int b = 0; b < D; b++) {
+                    double v = 0.0;
+                    for (int i = 0; i < M; i++)
+                        v += w[i * K + k] * X[i * D + a] * X[i * D + b];
+                    S[a * D + b] = v - mu[a] * mu[b];
+                }
+            for (int a = 0; a < D; a++)
+                for (int b = 0; b < D; b++)
+                    g->sigma[k * D * D + a * D + b] =
+                        0.5 * (S[a * D + b] + S[b * D + a]) + (a == b ? 1e-6 : 0.0);
+        }
+    }
+    free(lo);
+    free(w);
+    free(L);
+    free(z);
+    free(lm);
+    free(S);
+    return itr;
+}
+
+/* |a - b| <= tol (1 + |b|) element-wise */
+static void assert_close(const double *a, const double *b, int n, double tol)
+{
+    for (int i = 0; i < n; i++)
+        if (!(fabs(a[i] - b[i]) <= tol * (1.0 + fabs(b[i]))))
+            fail_msg("element %d: %.17g vs %.17g", i, a[i], b[i]);
+}
+
+enum { NM = 1500, ND = 3, NK = 5 }; /* more points than one E-step block */
+
+/* NM points around 3 overlapping centres in 3-D (EM converges slowly: ll
+ * still rises far above rounding noise after 30 passes, so the two
+ * implementations stop at the same pass), a start with clusters 3 and 4
+ * nearly massless (rebooted at every M-step, sharing their E-step) */
+static void naive_setup(double *X, gmm_buf_t *b, double scale)
+{
+    gpsc_rng_t r;
+    gpsc_rng_init5(&r, 21, 0, 0, 0, GPSC_RNG_TEST);
+    for (int i = 0; i < NM; i++)
+        for (int j = 0; j < ND; j++)
+            X[i * ND + j] = scale * ((i % 3) * (j + 1.0) + 0.9 * gpsc_rng_normal(&r));
+    gmm_setup(b, NK, ND);
+    for (int k = 0; k < NK; k++) {
+        for (int j = 0; j < ND; j++) {
+            b->mu[k * ND + j] = scale * ((k % 3) * (j + 1.0) + 0.2);
+            b->sigma[k * ND * ND + j * ND + j] = scale * scale * (0.5 + 0.1 * k);
+        }
+        b->sigma[k * ND * ND + 1] = b->sigma[k * ND * ND + ND] = 0.05 * scale * scale;
+        b->logmass[k] = k < 3 ? log(0.3) : log(1e-12);
+    }
+}
+
+static void test_em_matches_naive(void **state)
+{
+    (void)state;
+    double *X = malloc(sizeof(double) * NM * ND);
+    assert_non_null(X);
+    gpsc_arena_t *a = gpsc_arena_new(gpsc_gmm_em_scratch_size(NM, NK, ND));
+    /* scale 1: ll < 0 (the relative test stops, the reference one cannot);
+     * scale 0.01: ll > 0, both tests stop */
+    const double scales[2] = {1.0, 0.01};
+    for (int sc = 0; sc < 2; sc++)
+        for (int rel = 0; rel < 2; rel++) {
+            gmm_buf_t b1, b2;
+            naive_setup(X, &b1, scales[sc]);
+            naive_setup(X, &b2, scales[sc]);
+            double tr1[30], tr2[30];
+            gpsc_gmm_em_cfg_t cfg = {30, 1e-5,
+                                     rel ? GPSC_GMM_RULE_RELATIVE : GPSC_GMM_RULE_REFERENCE};
+            gpsc_gmm_em_info_t info;
+            assert_int_equal(gpsc_gmm_em_run(&b1.g, &info, tr1, &cfg, X, NM, a), 0);
+            int stop, n = naive_em(&b2.g, tr2, &stop, X, NM, 30, 1e-5, rel);
+            assert_int_equal(info.n_estep, n);
+            assert_int_equal(info.stop_reason, stop);
+            assert_close(tr1, tr2, n, 1e-10);
+            assert_close(b1.mu, b2.mu, NK * ND, 1e-9);
+            assert_close(b1.sigma, b2.sigma, NK * ND * ND, 1e-9);
+            assert_close(b1.logmass, b2.logmass, NK, 1e-9);
+            /* the two light clusters were rebooted at every M-step */
+            assert_int_equal(info.n_reboot, 2 * info.n_mstep);
+            if (sc == 0) {
+                assert_true(tr1[n - 1] < 0.0);
+                assert_int_equal(stop, rel ? GPSC_GMM_STOP_CONVERGED : GPSC_GMM_STOP_MAXITER);
+            } else {
+                assert_true(tr1[n - 1] > 0.0);
+                assert_true(stop == GPSC_GMM_STOP_CONVERGED || stop == GPSC_GMM_STOP_DECREASE);
+            }
+            assert_int_equal(gpsc_arena_used(a), 0);
+        }
+    gpsc_arena_destroy(&a);
+    free(X);
+}
+
+/* the relative rule, its tolerance and the pass limit; gpsc_gmm_em is the
+ * reference rule with tolerance 1e-5; same inputs give the same bits */
+static void test_em_rules(void **state)
+{
+    (void)state;
+    double data[BM * BD];
+    blobs(data, 1.0); /* ll < 0 */
+    gpsc_arena_t *a = gpsc_arena_new(gpsc_gmm_em_scratch_size(BM, BK, BD) +
+                                     gpsc_gmm_init_scratch_size(BM, BK, BD));
+    gmm_buf_t b0, b1, b2;
+    gpsc_rng_t r;
+    gmm_setup(&b0, BK, BD);
+    gpsc_rng_init5(&r, 1, 2, 3, 0, GPSC_RNG_GMM_INIT);
+    assert_int_equal(gpsc_gmm_init_random(&b0.g, data, BM, &r, a), 0);
+    double tr1[100], tr2[100];
+    gpsc_gmm_em_info_t i1, i2;
+
+    /* reference rule: bit for bit gpsc_gmm_em */
+    b1 = b0, b1.g = (gpsc_gmm_t){BK, BD, b1.mu, b1.sigma, b1.logmass};
+    b2 = b0, b2.g = (gpsc_gmm_t){BK, BD, b2.mu, b2.sigma, b2.logmass};
+    gpsc_gmm_em_cfg_t ref = {100, 1e-5, GPSC_GMM_RULE_REFERENCE};
+    assert_int_equal(gpsc_gmm_em_run(&b1.g, &i1, tr1, &ref, data, BM, a), 0);
+    assert_int_equal(gpsc_gmm_em(&b2.g, &i2, tr2, data, BM, 100, a), 0);
+    assert_int_equal(i1.n_estep, i2.n_estep);
+    assert_memory_equal(tr1, tr2, sizeof(double) * (size_t)i1.n_estep);
+    assert_memory_equal(b1.sigma, b2.sigma, sizeof b1.sigma);
+    assert_memory_equal(b1.logmass, b2.logmass, sizeof b1.logmass);
+    assert_true(i1.stop_reason != GPSC_GMM_STOP_CONVERGED);
+
+    /* relative rule: stops at the first pass whose change is below the
+     * tolerance, and a looser tolerance stops no later */
+    int prev_n = 1000;
+    const double tols[3] = {1e-7, 1e-5, 1e-3};
+    for (int t = 0; t < 3; t++) {
+        b1 = b0, b1.g = (gpsc_gmm_t){BK, BD, b1.mu, b1.sigma, b1.logmass};
+        gpsc_gmm_em_cfg_t rel = {100, tols[t], GPSC_GMM_RULE_RELATIVE};
+        assert_int_equal(gpsc_gmm_em_run(&b1.g, &i1, tr1, &rel, data, BM, a), 0);
+        int n = i1.n_estep;
+        assert_true(tr1[n - 1] < 0.0);
+        if (i1.stop_reason == GPSC_GMM_STOP_CONVERGED) {
+            assert_true(fabs(tr1[n - 1] - tr1[n - 2]) < tols[t] * fabs(tr1[n - 2]));
+            assert_int_equal(i1.n_mstep, n - 1);
+        }
+        for (int i = 1; i < n - 1; i++)
+            assert_false(fabs(tr1[i] - tr1[i - 1]) < tols[t] * fabs(tr1[i - 1]));
+        assert_true(n <= prev_n);
+        prev_n = n;
+    }
+    assert_true(prev_n < i2.n_estep);
+
+    /* the pass limit */
+    b1 = b0, b1.g = (gpsc_gmm_t){BK, BD, b1.mu, b1.sigma, b1.logmass};
+    gpsc_gmm_em_cfg_t lim = {3, 0.0, GPSC_GMM_RULE_RELATIVE};
+    assert_int_equal(gpsc_gmm_em_run(&b1.g, &i1, tr1, &lim, data, BM, a), 0);
+    assert_int_equal(i1.n_estep, 3);
+    assert_int_equal(i1.n_mstep, 3);
+    assert_int_equal(i1.stop_reason, GPSC_GMM_STOP_MAXITER);
+    gpsc_arena_destroy(&a);
+}
+
+/* a cluster whose responsibilities all underflow (logmass -800): its
+ * log mass comes from the log-domain sum, as in README 5.5 */
+static void test_em_underflowing_cluster(void **state)
+{
+    (void)state;
+    double *X = malloc(sizeof(double) * NM * ND);
+    assert_non_null(X);
+    gmm_buf_t b1, b2;
+    naive_setup(X, &b1, 1.0);
+    b1.logmass[4] = -800.0;
+    b2 = b1, b2.g = (gpsc_gmm_t){NK, ND, b2.mu, b2.sigma, b2.logmass};
+    gpsc_arena_t *a = gpsc_arena_new(gpsc_gmm_em_scratch_size(NM, NK, ND));
+    gpsc_gmm_em_cfg_t cfg = {4, 1e-5, GPSC_GMM_RULE_RELATIVE};
+    gpsc_gmm_em_info_t info;
+    double tr1[4], tr2[4];
+    assert_int_equal(gpsc_gmm_em_run(&b1.g, &info, tr1, &cfg, X, NM, a), 0);
+    int stop, n = naive_em(&b2.g, tr2, &stop, X, NM, 4, 1e-5, true);
+    assert_int_equal(info.n_estep, n);
+    assert_true(isfinite(b1.logmass[4]) && b1.logmass[4] < -700.0);
+    assert_close(b1.logmass, b2.logmass, NK, 1e-12);
+    assert_close(b1.sigma, b2.sigma, NK * ND * ND, 1e-9);
+    gpsc_arena_destroy(&a);
+    free(X);
+}
+
 static void test_prior_properties(void **state)
 {
     (void)state;
@@ -290,10 +552,17 @@ static void test_prior_properties(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vectors),           cmocka_unit_test(test_em_symmetric_and_monotone),
-        cmocka_unit_test(test_refuses_nonfinite), cmocka_unit_test(test_init_random_then_em),
-        cmocka_unit_test(test_em_counts),         cmocka_unit_test(test_init_empty_cluster),
-        cmocka_unit_test(test_estep_formula),     cmocka_unit_test(test_prior_properties),
+        cmocka_unit_test(test_vectors),
+        cmocka_unit_test(test_em_symmetric_and_monotone),
+        cmocka_unit_test(test_refuses_nonfinite),
+        cmocka_unit_test(test_init_random_then_em),
+        cmocka_unit_test(test_em_counts),
+        cmocka_unit_test(test_init_empty_cluster),
+        cmocka_unit_test(test_estep_formula),
+        cmocka_unit_test(test_prior_properties),
+        cmocka_unit_test(test_em_matches_naive),
+        cmocka_unit_test(test_em_rules),
+        cmocka_unit_test(test_em_underflowing_cluster),
     };
     gpsc_la_set_threads(1);
     return cmocka_run_group_tests(tests, NULL, NULL);
