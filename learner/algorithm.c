@@ -1,5 +1,6 @@
 /* algorithm.c — the learner state and one iteration of trajectory
- * optimisation or MDGPS (see algorithm.h for the order of operations). */
+ * optimisation, MDGPS or GPS 2014 (see algorithm.h for the order of
+ * operations). */
 #include "learner/algorithm.h"
 
 #include <cjson/cJSON.h>
@@ -15,6 +16,7 @@
 #include "learner/cstep.h"
 #include "learner/dynamics.h"
 #include "learner/gmm.h"
+#include "learner/gps2014.h"
 #include "learner/policy_prior.h"
 #include "learner/pool.h"
 #include "learner/stepsize.h"
@@ -44,6 +46,7 @@ typedef struct prior {
     double *data;     /* (cap T x D) EM points, rebuilt each fit */
     int em_iters;     /* E-steps of the last fit (diagnostics) */
     bool reinit;      /* the last fit started from a fresh initialisation */
+    gpsc_gmm_em_cfg_t em; /* EM pass limit and convergence test (experiment) */
 } prior_t;
 
 /* Everything about one training condition. The first block persists
@@ -62,7 +65,9 @@ typedef struct cond {
     double prev_predicted;    /* E[cost] of p_k under (D_{k-1}, C_{k-1}) */
     double prev_mc;           /* mean sample cost of iteration k-1 */
     prior_t dyn;              /* dynamics prior */
-    prior_t pol;              /* policy prior (MDGPS) */
+    prior_t pol;              /* policy prior (MDGPS, GPS 2014) */
+    double *lambda;           /* GPS 2014: (T) lambda_t, cost units per nat (seed 003 A) */
+    double *pol_kl_t;         /* GPS 2014: (T) KL_t(p_{k+1} || pi_bar) of the last dual step */
 
     /* work memory */
     gpsc_lgpolicy_t *next;    /* p_{k+1} from the C-step */
@@ -75,7 +80,12 @@ typedef struct cond {
     double *X0;               /* (cap x dX) initial states of the dynamics buffer */
     double *pol_K, *pol_k, *pol_S; /* MDGPS: pi_bar_k (T x dU x dX), (T x dU), (T x dU x dU) */
     double *pol_mu, *pol_sig; /* MDGPS: (N x T x dU), (N x T x dU x dU) network at the samples */
-    double cur_laplace;       /* E[cost] of p_k (MDGPS: pi_bar_k) under (D_k, C_k) */
+    double cur_laplace;       /* E[cost] of p_k (MDGPS: pi_bar_k) under (D_k, C_k); GPS 2014:
+                                 plus sum_t lambda_t KL_t(p_k || pi_bar_k) */
+    double pol_laplace;       /* E[cost] of pi_bar_k under (D_k, C_k) */
+    double gps_prev_J;        /* GPS 2014: J(p_k) under (D_k, C_k), final pi_bar and lambda */
+    double gps_pred_J;        /* GPS 2014: J(p_{k+1}) likewise */
+    double *b_cost, *b_kl, *b_lmax; /* (T) each: E_p[l_t], eps_t, max_n |l_t| of the bound */
     double ms[8];             /* per-phase ms of this iteration (see T_* below) */
     int rc;                   /* result of this condition's last task */
     char err[ERRN];           /* and its message */
@@ -83,24 +93,31 @@ typedef struct cond {
 
 enum { T_COST, T_PRIOR, T_DYN, T_POLFIT, T_CSTEP, T_N };
 
+/* the iteration field of the S-step's minibatch key for GPS 2014's inner
+ * iteration i of iteration k, I inner iterations (i = -1: the initial fit
+ * of iteration 0): k (I + 1) + i + 1, distinct for every (k, i) */
+#define GPS2014_SSTEP_KEY(k, I, i) ((uint32_t)(k) * (uint32_t)((I) + 1) + (uint32_t)((i) + 1))
+
 struct gpsc_alg {
     const gpsc_experiment_t *exp; /* borrowed, resolved */
-    gpsc_exp_algorithm_t type;    /* trajopt or mdgps */
+    gpsc_exp_algorithm_t type;    /* trajopt, mdgps or gps2014 */
+    bool netalg;                  /* mdgps or gps2014: a global policy */
     int M, N, T, dX, dU, dO, P, dQ;
     int n_costs;
     uint64_t seed;
     int iteration;                /* iterations completed */
+    int inner;                    /* GPS 2014: the running inner iteration */
     gpsc_pool_t *pool;
     cond_t *c;                    /* (M) */
     const gpsc_alg_sample_t *in;  /* the current iteration's samples (borrowed) */
 
-    /* MDGPS */
+    /* MDGPS and GPS 2014 */
     gpsc_mlp_t *net;
     gpsc_sstep_adam_t adam;
     gpsc_sstep_cfg_t scfg;
     gpsc_alg_sstep_fn sstep;
     void *sstep_ud;
-    double *pol_wt;               /* (T) init_pol_wt */
+    double *pol_wt;               /* MDGPS: (T) init_pol_wt */
 
     gpsc_alg_metrics_t met;
     gpsc_alg_cond_metrics_t *cmet; /* (M) */
@@ -231,6 +248,10 @@ static bool prior_init(prior_t *p, const gpsc_exp_prior_t *cfg, int D, int T, in
     p->cap = cfg->max_samples;
     p->min_samp = cfg->min_samples_per_cluster;
     p->strength = cfg->strength;
+    p->em = (gpsc_gmm_em_cfg_t){cfg->em_iterations, cfg->em_tolerance,
+                                cfg->em_stop == GPSC_EXP_EM_STOP_REFERENCE
+                                    ? GPSC_GMM_RULE_REFERENCE
+                                    : GPSC_GMM_RULE_RELATIVE};
     size_t cT = (size_t)p->cap * T;
     p->X = calloc(cT * dX, sizeof(double));
     p->U = calloc(cT * dU, sizeof(double));
@@ -272,6 +293,11 @@ static void cond_free(cond_t *c)
     free(c->pol_S);
     free(c->pol_mu);
     free(c->pol_sig);
+    free(c->lambda);
+    free(c->pol_kl_t);
+    free(c->b_cost);
+    free(c->b_kl);
+    free(c->b_lmax);
 }
 
 void gpsc_alg_destroy(gpsc_alg_t **p)
@@ -325,14 +351,25 @@ static bool cond_init(gpsc_alg_t *a, cond_t *c, int m)
               c->exp_mem && c->exps && c->scost && c->cc && c->cv && c->Cm && c->Fm && c->fv &&
               c->dyn_covar && c->x0mu && c->x0sigma && c->X0;
     ok = ok && prior_init(&c->dyn, &e->algo.dyn_prior, 2 * a->dX + a->dU, a->T, a->dX, a->dU, 0);
-    if (a->type == GPSC_EXP_ALG_MDGPS) {
+    if (a->netalg) {
         c->pol_K = calloc(T * dU * dX, sizeof(double));
         c->pol_k = calloc(T * dU, sizeof(double));
         c->pol_S = calloc(T * dU * dU, sizeof(double));
         c->pol_mu = calloc(N * T * dU, sizeof(double));
         c->pol_sig = calloc(N * T * dU * dU, sizeof(double));
-        ok = ok && c->pol_K && c->pol_k && c->pol_S && c->pol_mu && c->pol_sig &&
+        c->b_cost = calloc(T, sizeof(double));
+        c->b_kl = calloc(T, sizeof(double));
+        c->b_lmax = calloc(T, sizeof(double));
+        ok = ok && c->pol_K && c->pol_k && c->pol_S && c->pol_mu && c->pol_sig && c->b_cost &&
+             c->b_kl && c->b_lmax &&
              prior_init(&c->pol, &e->algo.pol_prior, a->dX + a->dU, a->T, a->dX, a->dU, a->dO);
+    }
+    if (a->type == GPSC_EXP_ALG_GPS2014) {
+        c->lambda = malloc(T * sizeof(double));
+        c->pol_kl_t = calloc(T, sizeof(double));
+        ok = ok && c->lambda && c->pol_kl_t;
+        for (size_t t = 0; ok && t < T; t++)
+            c->lambda[t] = e->algo.init_pol_wt;
     }
     if (!ok)
         return false;
@@ -370,7 +407,9 @@ static size_t arena_bytes(const gpsc_alg_t *a)
     need = maxz(need, gpsc_dynamics_fit_scratch_size(N, dX, dU, Kd));
     need = maxz(need, gpsc_traj_estimate_cost_scratch_size(d));
     need = maxz(need, gpsc_cstep_scratch_size(d));
-    if (a->type == GPSC_EXP_ALG_MDGPS) {
+    if (a->type == GPSC_EXP_ALG_GPS2014)
+        need = maxz(need, gpsc_gps2014_cstep_scratch_size(d));
+    if (a->netalg) {
         int Kp = e->algo.pol_prior.max_clusters, Mp = e->algo.pol_prior.max_samples * T;
         int Dp = dX + dU;
         need = maxz(need, gpsc_gmm_em_scratch_size(Mp, Kp, Dp));
@@ -379,12 +418,23 @@ static size_t arena_bytes(const gpsc_alg_t *a)
         /* network means on the policy buffer + its work vector */
         need = maxz(need, gpsc_arena_need((size_t)Mp * dU * sizeof(double)) +
                               gpsc_arena_need(gpsc_mlp_work_size(a->net) * sizeof(double)));
-        /* the serial S-step: training set + trainer scratch */
+        /* the bound (and GPS 2014's KL to pi_bar): marginals, a quad and a kernel */
+        size_t dXU = (size_t)dX + (size_t)dU;
+        size_t kern = maxz(gpsc_traj_forward_scratch_size(d), gpsc_traj_kl_scratch_size(d));
+        kern = maxz(kern, gpsc_traj_quad_build_scratch_size(d));
+        need = maxz(need, gpsc_arena_need((size_t)T * dXU * sizeof(double)) +
+                              gpsc_arena_need((size_t)T * dXU * dXU * sizeof(double)) +
+                              gpsc_arena_need(gpsc_traj_quad_doubles(d) * sizeof(double)) + kern);
+        /* the serial S-step: training set + trainer scratch (GPS 2014 trains
+         * on the policy prior's buffer: up to max_samples samples) */
+        int Ns = N;
+        if (a->type == GPSC_EXP_ALG_GPS2014 && e->algo.pol_prior.max_samples > Ns)
+            Ns = e->algo.pol_prior.max_samples;
         gpsc_sstep_cond_t *sc = calloc((size_t)a->M, sizeof *sc);
         if (sc) {
             for (int m = 0; m < a->M; m++)
-                sc[m].N = N;
-            int rows = a->M * N * T;
+                sc[m].N = Ns;
+            int rows = a->M * Ns * T;
             need = maxz(need, gpsc_sstep_build_size(sc, a->M, T, a->dO, dU) +
                                   gpsc_sstep_scratch_size(a->net, rows, e->net.batch_size));
             free(sc);
@@ -414,9 +464,16 @@ gpsc_alg_t *gpsc_alg_new(const gpsc_experiment_t *exp, const gpsc_alg_opts_t *op
         return NULL;
     }
     const gpsc_exp_algo_t *al = &exp->algo;
-    if (al->type == GPSC_EXP_ALG_GPS2014) {
-        fail(GPSC_ENOTSUP, err, errsz, "algorithm: gps2014 is not implemented here "
-                                       "(use trajopt or mdgps)");
+    if (al->type != GPSC_EXP_ALG_MDGPS && al->type != GPSC_EXP_ALG_GPS2014 &&
+        al->type != GPSC_EXP_ALG_TRAJOPT) {
+        fail(GPSC_ENOTSUP, err, errsz, "algorithm: unknown type %d", (int)al->type);
+        return NULL;
+    }
+    if (al->type == GPSC_EXP_ALG_GPS2014 &&
+        (!(al->init_pol_wt > 0) || !isfinite(al->init_pol_wt) || !(al->policy_dual_rate >= 0) ||
+         !isfinite(al->policy_dual_rate) || al->inner_iterations < 1)) {
+        fail(GPSC_ECONFIG, err, errsz, "algorithm: gps2014 needs init_pol_wt > 0, "
+                                       "policy_dual_rate >= 0 and inner_iterations >= 1");
         return NULL;
     }
     if (exp->n_train < 1 || al->samples < 2 || exp->T < 2) {
@@ -449,14 +506,16 @@ gpsc_alg_t *gpsc_alg_new(const gpsc_experiment_t *exp, const gpsc_alg_opts_t *op
     const gpsc_exp_dims_t *d = &exp->dims;
     a->exp = exp;
     a->type = al->type;
+    a->netalg = al->type == GPSC_EXP_ALG_MDGPS || al->type == GPSC_EXP_ALG_GPS2014;
     a->M = exp->n_train;
     a->N = al->samples;
     a->T = exp->T;
     a->dX = d->dX, a->dU = d->dU, a->dO = d->dO, a->P = d->P, a->dQ = d->dQ;
     a->n_costs = exp->n_costs;
     a->seed = al->seed;
-    if (a->type == GPSC_EXP_ALG_MDGPS && a->dO < 1) {
-        fail(GPSC_ECONFIG, err, errsz, "algorithm: mdgps needs observations (dO >= 1)");
+    if (a->netalg && a->dO < 1) {
+        fail(GPSC_ECONFIG, err, errsz, "algorithm: %s needs observations (dO >= 1)",
+             a->type == GPSC_EXP_ALG_MDGPS ? "mdgps" : "gps2014");
         goto fail;
     }
     a->c = calloc((size_t)a->M, sizeof(cond_t));
@@ -465,7 +524,7 @@ gpsc_alg_t *gpsc_alg_new(const gpsc_experiment_t *exp, const gpsc_alg_opts_t *op
         fail(GPSC_ENOMEM, err, errsz, "algorithm: out of memory");
         goto fail;
     }
-    if (a->type == GPSC_EXP_ALG_MDGPS) {
+    if (a->netalg) {
         const gpsc_exp_network_t *nc = &exp->net;
         a->net = gpsc_mlp_new(a->dO, a->dU, nc->n_hidden, nc->hidden,
                               nc->activation == GPSC_EXP_ACT_TANH ? GPSC_MLP_TANH : GPSC_MLP_RELU);
@@ -578,6 +637,11 @@ const gpsc_mlp_t *gpsc_alg_network(const gpsc_alg_t *a)
     return a ? a->net : NULL;
 }
 
+const double *gpsc_alg_lambda(const gpsc_alg_t *a, int c)
+{
+    return a && a->type == GPSC_EXP_ALG_GPS2014 && c >= 0 && c < a->M ? a->c[c].lambda : NULL;
+}
+
 const gpsc_alg_metrics_t *gpsc_alg_metrics(const gpsc_alg_t *a)
 {
     return a ? &a->met : NULL;
@@ -618,8 +682,8 @@ static void prior_append(prior_t *p, const double *X, const double *U, const dou
 
 /* EM on the npts points in p->data: K from the point count, warm start
  * when K is unchanged, else the keyed random initialisation. */
-static int prior_fit(prior_t *p, int npts, const gpsc_rng_key_t *key, gpsc_arena_t *ar, char *err,
-                     size_t errsz, const char *what)
+static int prior_fit(prior_t *p, int npts, const gpsc_rng_key_t *key, int em_max, gpsc_arena_t *ar,
+                     char *err, size_t errsz, const char *what)
 {
     int K = (int)floor((double)npts / p->min_samp);
     if (K > p->Kmax)
@@ -637,8 +701,17 @@ static int prior_fit(prior_t *p, int npts, const gpsc_rng_key_t *key, gpsc_arena
         p->K = K;
         p->N_init = npts;
     }
+    /* EM with the experiment's settings (em_max, when > 0, caps the passes
+     * further). The default test is the corrected relative one, |ll -
+     * prevll| < em_tolerance |prevll|: the reference's compares with the
+     * signed prevll and so never stops EM while the log-likelihood is <= 0
+     * (then all passes run); em_stop: reference restores it. See
+     * docs/numerics.md, "GMM". */
+    gpsc_gmm_em_cfg_t ec = p->em;
+    if (em_max > 0 && em_max < ec.max_iterations)
+        ec.max_iterations = em_max;
     gpsc_gmm_em_info_t info;
-    rc = gpsc_gmm_em(&g, &info, NULL, p->data, npts, GPSC_ALG_EM_ITERATIONS, ar);
+    rc = gpsc_gmm_em_run(&g, &info, NULL, &ec, p->data, npts, ar);
     p->em_iters = info.n_estep;
     if (rc)
         return fail(rc, err, errsz, "%s GMM EM (K = %d, %d points): %s", what, K, npts,
@@ -752,7 +825,8 @@ static int task_model(void *ctx, int task, int worker)
             memcpy(row + dX + dU, p->X + i * sx + (size_t)(t + 1) * dX, dX * sizeof(double));
         }
     gpsc_rng_key_t key = {a->seed, (uint32_t)a->iteration, (uint32_t)c->m, 0, GPSC_RNG_GMM_INIT};
-    if ((rc = prior_fit(p, npts, &key, ar, c->err, sizeof c->err, "dynamics")) != 0)
+    if ((rc = prior_fit(p, npts, &key, p->em.max_iterations, ar, c->err, sizeof c->err,
+                        "dynamics")) != 0)
         return c->rc = rc;
     cm->dyn_clusters = p->K;
     cm->dyn_em_iterations = p->em_iters;
@@ -814,21 +888,103 @@ static int task_model(void *ctx, int task, int worker)
     return c->rc = 0;
 }
 
-/* MDGPS: the network at the samples, the policy prior and the
- * linearisation pi_bar_k of condition `task` (README 5.15) */
-static int task_polfit(void *ctx, int task, int worker)
+/* KL_t(cn || pi_bar_k) per step (kl_t, T) under cn's marginals on the
+ * dynamics D_k of condition c (GPS 2014's dual step and the bound's eps_t);
+ * writes the marginals' per-step Laplace cost into cost_t when non-NULL */
+static int kl_to_pibar(double *kl_t, double *cost_t, const gpsc_alg_t *a, const cond_t *c,
+                       const gpsc_lgpolicy_t *cn, gpsc_arena_t *ar)
 {
-    gpsc_alg_t *a = ctx;
-    cond_t *c = &a->c[task];
-    gpsc_alg_cond_metrics_t *cm = &a->cmet[task];
-    gpsc_arena_t *ar = gpsc_pool_arena(a->pool, worker);
+    gpsc_traj_dims_t d = dims(a);
+    size_t T = (size_t)a->T, dXU = (size_t)a->dX + (size_t)a->dU;
+    size_t mark = gpsc_arena_mark(ar);
+    double *mu = gpsc_arena_alloc(ar, T * dXU * sizeof(double));
+    double *sigma = gpsc_arena_alloc(ar, T * dXU * dXU * sizeof(double));
+    double *qm = gpsc_arena_alloc(ar, gpsc_traj_quad_doubles(d) * sizeof(double));
+    if (!mu || !sigma || !qm) {
+        gpsc_arena_free_to(ar, mark);
+        return GPSC_ENOSPC;
+    }
+    gpsc_traj_dyn_t dyn = {c->Fm, c->fv, c->dyn_covar, c->x0mu, c->x0sigma};
+    gpsc_traj_lg_t p = lg_view(cn);
+    gpsc_traj_lg_t pb = {c->pol_K, c->pol_k, c->pol_S, NULL, NULL};
+    gpsc_traj_quad_t q;
+    gpsc_traj_quad_layout(&q, qm, d);
+    int rc = gpsc_traj_forward(mu, sigma, &dyn, &p, d, ar);
+    if (!rc && cost_t)
+        rc = gpsc_traj_laplace_cost(cost_t, NULL, mu, sigma, c->cc, c->cv, c->Cm, a->T,
+                                    (int)dXU);
+    if (!rc) rc = gpsc_traj_quad_build(&q, &pb, d, ar);
+    if (!rc) rc = gpsc_traj_kl(kl_t, NULL, mu, sigma, &p, &q, d, ar);
+    gpsc_arena_free_to(ar, mark);
+    return rc;
+}
+
+double gpsc_alg_cost_bound(const double *cost_t, const double *kl_t, const double *lmax_t, int T)
+{
+    /* seed 000 C.2 (the last line of the proof of Lemma C.3):
+     *   sum_t E_pi[l_t] <= sum_t [E_p[l_t] + sqrt(2 eps_t) max l_t
+     *                             + 2 sqrt(2 eps_t) Q_max,t],
+     *   Q_max,t = sum_{t' >= t} max l_t'.
+     * One backward sweep: Q_max,t is the running sum of the later steps,
+     * and the total is summed from t = T-1 down, a fixed order. */
+    double q = 0.0, sum = 0.0;
+    for (int t = T - 1; t >= 0; t--) {
+        double e = kl_t[t] > 0.0 ? kl_t[t] : 0.0;
+        double s = sqrt(2.0 * e);
+        q += lmax_t[t];
+        sum += cost_t[t] + s * lmax_t[t] + 2.0 * s * q;
+    }
+    return sum;
+}
+
+/* The global policy's cost bound of seed 000 C for condition `task`
+ * (metrics only; nothing of the state changes): p = p_k, the controller
+ * the samples came from; pi = the network theta_k they were linearised
+ * against (pi_bar_k); E_p[l_t] the Laplace estimate under (D_k, C_k);
+ * eps_t = KL_t(p_k || pi_bar_k) under p_k's marginals (Lemma C.1 takes the
+ * max over x_t, which is infinite for different linear gains, so we take
+ * the expectation under p(x_t) that the C-step constrains); max l_t =
+ * max over this iteration's samples of |l_t(x, u)| (the true max over all
+ * states is unbounded for quadratic costs; |.| because our costs may be
+ * negative and the proof bounds <f, l> by ||f||_1 max |l|). */
+static int bound_eval(gpsc_alg_t *a, cond_t *c, gpsc_alg_cond_metrics_t *cm, gpsc_arena_t *ar)
+{
+    int T = a->T, N = a->N;
+    int rc = kl_to_pibar(c->b_kl, c->b_cost, a, c, c->cur, ar);
+    if (rc) return rc;
+    double sc = 0.0, sk = 0.0;
+    for (int t = 0; t < T; t++) {
+        double m = 0.0;
+        for (int n = 0; n < N; n++) {
+            double v = fabs(c->exps[n].l[t]);
+            if (v > m) m = v;
+        }
+        c->b_lmax[t] = m;
+        sc += c->b_cost[t];
+        sk += c->b_kl[t];
+    }
+    cm->bound = gpsc_alg_cost_bound(c->b_cost, c->b_kl, c->b_lmax, T);
+    cm->bound_cost = sc;
+    cm->bound_kl = sk;
+    cm->global_cost = c->pol_laplace;
+    return 0;
+}
+
+/* MDGPS and GPS 2014: the network at the samples, the policy prior (with
+ * `append`, this iteration's samples join its buffer first) and the
+ * linearisation pi_bar_k of condition c (README 5.15), then E[cost] of
+ * pi_bar_k under (D_k, C_k) into c->pol_laplace */
+static int polfit(gpsc_alg_t *a, cond_t *c, gpsc_alg_cond_metrics_t *cm, bool append,
+                  uint32_t gmm_sample, gpsc_arena_t *ar)
+{
     int T = a->T, dX = a->dX, dU = a->dU, dO = a->dO, N = a->N;
-    size_t sx = (size_t)T * dX, so = (size_t)T * dO;
-    double t0 = now_ms();
+    size_t sx = (size_t)T * dX;
     int rc;
+    /* (work stays allocated until the task ends, as it always did: the
+     * kernels after it see the same arena layout) */
     double *work = gpsc_arena_alloc(ar, gpsc_mlp_work_size(a->net) * sizeof(double));
     if (!work)
-        return c->rc = fail(GPSC_ENOSPC, c->err, sizeof c->err, "policy fit: arena");
+        return fail(GPSC_ENOSPC, c->err, sizeof c->err, "policy fit: arena");
 
     /* network means and covariance at this iteration's samples */
     gpsc_mlp_forward_batch(c->pol_mu, a->net, c->O, N * T, work);
@@ -841,11 +997,13 @@ static int task_polfit(void *ctx, int task, int worker)
 
     /* policy prior: buffer (x, u, o), points [x_t, mu(o_t)] for every t */
     prior_t *p = &c->pol;
-    prior_append(p, c->X, c->U, c->O, N, T, dX, dU, dO, (uint32_t)a->iteration, (uint32_t)c->m);
+    if (append)
+        prior_append(p, c->X, c->U, c->O, N, T, dX, dU, dO, (uint32_t)a->iteration,
+                     (uint32_t)c->m);
     size_t mark = gpsc_arena_mark(ar);
     double *um = gpsc_arena_alloc(ar, (size_t)p->nbuf * T * dU * sizeof(double));
     if (!um)
-        return c->rc = fail(GPSC_ENOSPC, c->err, sizeof c->err, "policy fit: arena");
+        return fail(GPSC_ENOSPC, c->err, sizeof c->err, "policy fit: arena");
     gpsc_mlp_forward_batch(um, a->net, p->O, p->nbuf * T, work);
     int D = p->D, npts = 0;
     for (int i = 0; i < p->nbuf; i++)
@@ -855,10 +1013,11 @@ static int task_polfit(void *ctx, int task, int worker)
             memcpy(row + dX, um + (size_t)npts * dU, dU * sizeof(double));
         }
     gpsc_arena_free_to(ar, mark);
-    (void)so;
-    gpsc_rng_key_t key = {a->seed, (uint32_t)a->iteration, (uint32_t)c->m, 1, GPSC_RNG_GMM_INIT};
-    if ((rc = prior_fit(p, npts, &key, ar, c->err, sizeof c->err, "policy")) != 0)
-        return c->rc = rc;
+    gpsc_rng_key_t key = {a->seed, (uint32_t)a->iteration, (uint32_t)c->m, gmm_sample,
+                          GPSC_RNG_GMM_INIT};
+    if ((rc = prior_fit(p, npts, &key, p->em.max_iterations, ar, c->err, sizeof c->err,
+                        "policy")) != 0)
+        return rc;
     cm->pol_clusters = p->K;
 
     /* linearisation */
@@ -867,16 +1026,41 @@ static int task_polfit(void *ctx, int task, int worker)
                                           c->pol_sig, &g, p->N_init, p->strength,
                                           a->exp->algo.pol_prior.regularization, N, T, dX, dU,
                                           ar)) != 0)
-        return c->rc = fail(rc, c->err, sizeof c->err, "policy linearisation: %s",
-                            gpsc_strerror(rc));
+        return fail(rc, c->err, sizeof c->err, "policy linearisation: %s", gpsc_strerror(rc));
 
-    /* E[cost] of pi_bar_k under (D_k, C_k): the step-size rule's "actual" */
+    /* E[cost] of pi_bar_k under (D_k, C_k) */
     gpsc_traj_dyn_t dyn = {c->Fm, c->fv, c->dyn_covar, c->x0mu, c->x0sigma};
     gpsc_traj_lg_t pb = {c->pol_K, c->pol_k, c->pol_S, NULL, NULL};
-    if ((rc = gpsc_traj_estimate_cost(NULL, &c->cur_laplace, &dyn, &pb, c->cc, c->cv, c->Cm,
+    if ((rc = gpsc_traj_estimate_cost(NULL, &c->pol_laplace, &dyn, &pb, c->cc, c->cv, c->Cm,
                                       dims(a), ar)) != 0)
-        return c->rc = fail(rc, c->err, sizeof c->err, "laplace cost of pi_bar: %s",
-                            gpsc_strerror(rc));
+        return fail(rc, c->err, sizeof c->err, "laplace cost of pi_bar: %s", gpsc_strerror(rc));
+    return 0;
+}
+
+/* MDGPS and GPS 2014, once per iteration: the samples join the policy
+ * prior, pi_bar_k of condition `task`, the cost bound; MDGPS's step-size
+ * rule compares pi_bar_k's cost ("actual"), GPS 2014's (trajopt's classic
+ * rule on the GPS objective) E[cost] of p_k plus sum_t lambda_t eps_t */
+static int task_polfit(void *ctx, int task, int worker)
+{
+    gpsc_alg_t *a = ctx;
+    cond_t *c = &a->c[task];
+    gpsc_alg_cond_metrics_t *cm = &a->cmet[task];
+    gpsc_arena_t *ar = gpsc_pool_arena(a->pool, worker);
+    double t0 = now_ms();
+    int rc = polfit(a, c, cm, true, 1, ar);
+    if (rc)
+        return c->rc = rc;
+    if (a->type == GPSC_EXP_ALG_MDGPS)
+        c->cur_laplace = c->pol_laplace;
+    if ((rc = bound_eval(a, c, cm, ar)) != 0)
+        return c->rc = fail(rc, c->err, sizeof c->err, "cost bound: %s", gpsc_strerror(rc));
+    if (a->type == GPSC_EXP_ALG_GPS2014) {
+        double s = 0.0;
+        for (int t = 0; t < a->T; t++)
+            s += c->lambda[t] * c->b_kl[t];
+        c->cur_laplace = cm->laplace_cost + s;
+    }
     c->ms[T_POLFIT] = now_ms() - t0;
     return c->rc = 0;
 }
@@ -908,7 +1092,14 @@ static int task_cstep(void *ctx, int task, int worker)
     gpsc_cstep_result_t res;
     memset(&res, 0, sizeof res);
     gpsc_traj_lg_t out = lg_view(c->next);
-    rc = gpsc_cstep(&out, &res, &cfg, &prob, d, ar);
+    if (a->type == GPSC_EXP_ALG_GPS2014) {
+        /* seed 003 A: KL to p_k constrained, lambda_t-weighted KL to pi_bar */
+        gpsc_gps2014_problem_t gp = {prob.dyn, c->Cm, c->cv, lg_view(c->cur),
+                                     {c->pol_K, c->pol_k, c->pol_S, NULL, NULL}, c->lambda};
+        rc = gpsc_gps2014_cstep(&out, &res, &cfg, &gp, d, ar);
+    } else {
+        rc = gpsc_cstep(&out, &res, &cfg, &prob, d, ar);
+    }
     cm->cstep_iterations = res.iterations;
     cm->cstep_bumps = res.n_bumps;
     if (rc)
@@ -930,7 +1121,62 @@ static int task_cstep(void *ctx, int task, int worker)
         for (int i = 0; i < a->dU; i++)
             ent += log(c->next->chol[((size_t)t * a->dU + i) * a->dU + i]);
     cm->entropy = ent;
-    c->ms[T_CSTEP] = now_ms() - t0;
+    c->ms[T_CSTEP] += now_ms() - t0;
+    return c->rc = 0;
+}
+
+/* GPS 2014, after the S-step of inner iteration a->inner: pi_bar
+ * re-linearised around the new network (the policy prior refitted on its
+ * buffer, no new samples: the reference's _update_policy_fit). After the
+ * last inner iteration also the per-step KL_t(p_{k+1} || pi_bar) under
+ * p_{k+1}'s marginals on D_k, the dual step lambda_t += policy_dual_rate
+ * KL_t (gps2014.h; once per iteration, after the alternation of C- and
+ * S-steps has settled for the current lambda, as the reference's
+ * AlgorithmBADMM steps pol_wt on its last inner iteration only), and the
+ * step-size rule's numbers for the next iteration on the GPS objective
+ * J(p) = E_p[sum_t l] + sum_t lambda_t KL_t(p || pi_bar) (the reference's
+ * _stepadjust adds the same weighted KL): J of p_k (the "previous" of the
+ * next iteration) and of p_{k+1} (its "predicted"), both under (D_k,
+ * C_k), with the final pi_bar and the new lambda. */
+static int task_refit(void *ctx, int task, int worker)
+{
+    gpsc_alg_t *a = ctx;
+    cond_t *c = &a->c[task];
+    gpsc_alg_cond_metrics_t *cm = &a->cmet[task];
+    gpsc_arena_t *ar = gpsc_pool_arena(a->pool, worker);
+    int T = a->T;
+    double t0 = now_ms();
+    int rc = polfit(a, c, cm, false, 1, ar);
+    if (rc)
+        return c->rc = rc;
+    if (a->inner == a->exp->algo.inner_iterations - 1) {
+        if ((rc = kl_to_pibar(c->pol_kl_t, NULL, a, c, c->next, ar)) != 0)
+            return c->rc = fail(rc, c->err, sizeof c->err, "KL to pi_bar: %s",
+                                gpsc_strerror(rc));
+        if (gpsc_gps2014_dual_step(c->lambda, c->pol_kl_t, a->exp->algo.policy_dual_rate, T))
+            return c->rc = fail(GPSC_ENONFINITE, c->err, sizeof c->err,
+                                "dual step: non-finite KL to pi_bar");
+        double *kc = gpsc_arena_alloc(ar, (size_t)T * sizeof(double));
+        if (!kc)
+            return c->rc = fail(GPSC_ENOSPC, c->err, sizeof c->err, "refit: arena");
+        if ((rc = kl_to_pibar(kc, NULL, a, c, c->cur, ar)) != 0)
+            return c->rc = fail(rc, c->err, sizeof c->err, "KL to pi_bar: %s",
+                                gpsc_strerror(rc));
+        double kl = 0.0, lsum = 0.0, lmax = 0.0, jc = 0.0, jn = 0.0;
+        for (int t = 0; t < T; t++) {
+            kl += c->pol_kl_t[t];
+            lsum += c->lambda[t];
+            if (c->lambda[t] > lmax) lmax = c->lambda[t];
+            jc += c->lambda[t] * kc[t];
+            jn += c->lambda[t] * c->pol_kl_t[t];
+        }
+        cm->pol_kl = kl;
+        cm->lambda_mean = lsum / T;
+        cm->lambda_max = lmax;
+        c->gps_prev_J = cm->laplace_cost + jc;
+        c->gps_pred_J = cm->expected_cost + jn;
+    }
+    c->ms[T_POLFIT] += now_ms() - t0;
     return c->rc = 0;
 }
 
@@ -959,7 +1205,7 @@ static int check_samples(const gpsc_alg_t *a, const gpsc_alg_sample_t *s, int n,
                                              "x %d samples = %d",
                     a->iteration, s ? n : 0, a->M, a->N, a->M * a->N);
     size_t T = (size_t)a->T;
-    bool need_o = a->type == GPSC_EXP_ALG_MDGPS;
+    bool need_o = a->netalg;
     for (int i = 0; i < n; i++) {
         const gpsc_alg_sample_t *x = &s[i];
         int m = i / a->N, k = i % a->N;
@@ -989,16 +1235,30 @@ static int check_samples(const gpsc_alg_t *a, const gpsc_alg_sample_t *s, int n,
     return 0;
 }
 
-/* MDGPS S-step on the controllers pols[m] at this iteration's samples */
-static int sstep(gpsc_alg_t *a, gpsc_lgpolicy_t *const *pols, bool fit_norm, char *err,
-                 size_t errsz)
+/* The S-step on the controllers pols[m]. MDGPS: at this iteration's
+ * samples with the weights init_pol_wt. GPS 2014: with each condition's
+ * lambda_t as the weights (seed 003 A's policy objective), at this
+ * iteration's samples (`buffer` false: the initial fit) or at the states of
+ * the policy prior's buffer (`buffer` true: this iteration's samples and up
+ * to max_samples - N older ones, seed 003 A's augmentation, all with the
+ * new controller's actions). key_iter is the S-step key's iteration. */
+static int sstep(gpsc_alg_t *a, gpsc_lgpolicy_t *const *pols, bool buffer, bool fit_norm,
+                 uint32_t key_iter, char *err, size_t errsz)
 {
     gpsc_sstep_cond_t *sc = calloc((size_t)a->M, sizeof *sc);
     if (!sc)
         return fail(GPSC_ENOMEM, err, errsz, "S-step: out of memory");
-    for (int m = 0; m < a->M; m++)
-        sc[m] = (gpsc_sstep_cond_t){a->N, a->c[m].X, a->c[m].O, pols[m]->K, pols[m]->k,
-                                    pols[m]->inv_pol_covar, a->pol_wt};
+    bool gps = a->type == GPSC_EXP_ALG_GPS2014;
+    for (int m = 0; m < a->M; m++) {
+        const cond_t *c = &a->c[m];
+        const double *wt = gps ? c->lambda : a->pol_wt;
+        if (buffer)
+            sc[m] = (gpsc_sstep_cond_t){c->pol.nbuf, c->pol.X, c->pol.O, pols[m]->K, pols[m]->k,
+                                        pols[m]->inv_pol_covar, wt};
+        else
+            sc[m] = (gpsc_sstep_cond_t){a->N, c->X, c->O, pols[m]->K, pols[m]->k,
+                                        pols[m]->inv_pol_covar, wt};
+    }
     gpsc_arena_t *ar = gpsc_pool_arena(a->pool, 0);
     gpsc_arena_reset(ar);
     gpsc_sstep_data_t data;
@@ -1015,8 +1275,8 @@ static int sstep(gpsc_alg_t *a, gpsc_lgpolicy_t *const *pols, bool fit_norm, cha
                     gpsc_strerror(rc));
     }
     char sub[ERRN] = "";
-    rc = a->sstep(a->sstep_ud, a->net, &a->adam, &data, &a->scfg, a->seed, (uint32_t)a->iteration,
-                  ar, sub, sizeof sub);
+    rc = a->sstep(a->sstep_ud, a->net, &a->adam, &data, &a->scfg, a->seed, key_iter, ar, sub,
+                  sizeof sub);
     gpsc_arena_reset(ar);
     if (rc)
         return fail(rc, err, errsz, "iteration %d: %s", a->iteration, sub);
@@ -1033,15 +1293,25 @@ int gpsc_alg_iteration(gpsc_alg_t *a, const gpsc_alg_sample_t *samples, int n_sa
         return rc;
     const gpsc_exp_algo_t *al = &a->exp->algo;
     bool mdgps = a->type == GPSC_EXP_ALG_MDGPS;
+    bool gps = a->type == GPSC_EXP_ALG_GPS2014;
+    int I = al->inner_iterations;
     double t_start = now_ms(), par = 0, t_step = 0, t_sstep = 0;
     memset(a->cmet, 0, sizeof(gpsc_alg_cond_metrics_t) * (size_t)a->M);
     for (int m = 0; m < a->M; m++) {
         memset(a->c[m].ms, 0, sizeof a->c[m].ms);
         a->c[m].rc = 0;
         a->c[m].err[0] = '\0';
-        a->cmet[m].condition = m;
+        gpsc_alg_cond_metrics_t *cm = &a->cmet[m];
+        cm->condition = m;
+        cm->global_cost = cm->bound = cm->bound_cost = cm->bound_kl = NAN;
+        cm->pol_kl = cm->lambda_mean = cm->lambda_max = NAN;
     }
     a->in = samples;
+    gpsc_lgpolicy_t **pols = malloc(sizeof(*pols) * (size_t)a->M);
+    if (!pols) {
+        rc = fail(GPSC_ENOMEM, err, errsz, "out of memory");
+        goto out;
+    }
 
     /* costs, dynamics prior, dynamics (per condition) */
     double t0 = now_ms();
@@ -1050,23 +1320,19 @@ int gpsc_alg_iteration(gpsc_alg_t *a, const gpsc_alg_sample_t *samples, int n_sa
     if (rc)
         goto out;
 
-    if (mdgps) {
+    if (a->netalg) {
         /* iteration 0: the network first catches up with the initial controllers */
         if (a->iteration == 0) {
-            gpsc_lgpolicy_t **pols = malloc(sizeof(*pols) * (size_t)a->M);
-            if (!pols) {
-                rc = fail(GPSC_ENOMEM, err, errsz, "out of memory");
-                goto out;
-            }
             for (int m = 0; m < a->M; m++)
                 pols[m] = a->c[m].cur;
             double ts = now_ms();
-            rc = sstep(a, pols, true, err, errsz);
+            uint32_t key = mdgps ? (uint32_t)a->iteration : GPS2014_SSTEP_KEY(0, I, -1);
+            rc = sstep(a, pols, false, true, key, err, errsz);
             t_sstep += now_ms() - ts;
-            free(pols);
             if (rc)
                 goto out;
         }
+        /* the samples join the policy prior; pi_bar_k; the cost bound */
         t0 = now_ms();
         rc = run_conds(a, task_polfit, err, errsz);
         par += now_ms() - t0;
@@ -1078,7 +1344,7 @@ int gpsc_alg_iteration(gpsc_alg_t *a, const gpsc_alg_sample_t *samples, int n_sa
     t0 = now_ms();
     if (a->iteration >= 1) {
         gpsc_stepsize_t ss;
-        if (mdgps && al->step_rule == GPSC_EXP_STEP_GLOBAL) {
+        if (a->netalg && al->step_rule == GPSC_EXP_STEP_GLOBAL) {
             double *v = malloc(sizeof(double) * 3 * (size_t)a->M);
             if (!v) {
                 rc = fail(GPSC_ENOMEM, err, errsz, "out of memory");
@@ -1121,28 +1387,48 @@ int gpsc_alg_iteration(gpsc_alg_t *a, const gpsc_alg_sample_t *samples, int n_sa
     }
     t_step = now_ms() - t0;
 
-    /* C-step (per condition) */
-    t0 = now_ms();
-    rc = run_conds(a, task_cstep, err, errsz);
-    par += now_ms() - t0;
-    if (rc)
-        goto out;
-
-    /* S-step on the new controllers */
-    if (mdgps) {
-        gpsc_lgpolicy_t **pols = malloc(sizeof(*pols) * (size_t)a->M);
-        if (!pols) {
-            rc = fail(GPSC_ENOMEM, err, errsz, "out of memory");
-            goto out;
-        }
+    if (gps) {
+        /* GPS 2014 (seed 003 A): inner iterations of C-step (KL to p_k
+         * constrained, lambda_t KL to pi_bar), S-step on the new
+         * controllers, re-linearisation and the dual step on lambda_t */
         for (int m = 0; m < a->M; m++)
             pols[m] = a->c[m].next;
-        double ts = now_ms();
-        rc = sstep(a, pols, false, err, errsz);
-        t_sstep += now_ms() - ts;
-        free(pols);
+        for (int i = 0; i < I; i++) {
+            a->inner = i;
+            t0 = now_ms();
+            rc = run_conds(a, task_cstep, err, errsz);
+            par += now_ms() - t0;
+            if (rc)
+                goto out;
+            double ts = now_ms();
+            rc = sstep(a, pols, true, false, GPS2014_SSTEP_KEY(a->iteration, I, i), err, errsz);
+            t_sstep += now_ms() - ts;
+            if (rc)
+                goto out;
+            t0 = now_ms();
+            rc = run_conds(a, task_refit, err, errsz);
+            par += now_ms() - t0;
+            if (rc)
+                goto out;
+        }
+    } else {
+        /* C-step (per condition) */
+        t0 = now_ms();
+        rc = run_conds(a, task_cstep, err, errsz);
+        par += now_ms() - t0;
         if (rc)
             goto out;
+
+        /* S-step on the new controllers */
+        if (mdgps) {
+            for (int m = 0; m < a->M; m++)
+                pols[m] = a->c[m].next;
+            double ts = now_ms();
+            rc = sstep(a, pols, false, false, (uint32_t)a->iteration, err, errsz);
+            t_sstep += now_ms() - ts;
+            if (rc)
+                goto out;
+        }
     }
 
     /* advance: prev <- p_k, cur <- p_{k+1}; remember the step-size numbers */
@@ -1152,8 +1438,8 @@ int gpsc_alg_iteration(gpsc_alg_t *a, const gpsc_alg_sample_t *samples, int n_sa
         c->prev = c->cur;
         c->cur = c->next;
         c->next = old;
-        c->prev_laplace = c->cur_laplace;
-        c->prev_predicted = a->cmet[m].expected_cost;
+        c->prev_laplace = gps ? c->gps_prev_J : c->cur_laplace;
+        c->prev_predicted = gps ? c->gps_pred_J : a->cmet[m].expected_cost;
         c->prev_mc = a->cmet[m].sample_cost;
     }
 
@@ -1180,6 +1466,7 @@ int gpsc_alg_iteration(gpsc_alg_t *a, const gpsc_alg_sample_t *samples, int n_sa
     mt->ms.total = now_ms() - t_start;
     a->iteration++;
 out:
+    free(pols);
     a->in = NULL;
     return rc;
 }
@@ -1236,6 +1523,18 @@ char *gpsc_alg_metrics_json(const gpsc_alg_metrics_t *m, bool with_timings)
             jnum(x, "success_value", c->success_value);
         }
         jnum(x, "final_distance", c->final_distance);
+        /* the global policy (MDGPS, GPS 2014): absent for trajopt */
+        if (!isnan(c->bound)) {
+            jnum(x, "global_cost", c->global_cost);
+            jnum(x, "global_cost_bound", c->bound);
+            jnum(x, "bound_local_cost", c->bound_cost);
+            jnum(x, "bound_kl", c->bound_kl);
+        }
+        if (!isnan(c->lambda_mean)) {
+            jnum(x, "pol_kl", c->pol_kl);
+            jnum(x, "lambda_mean", c->lambda_mean);
+            jnum(x, "lambda_max", c->lambda_max);
+        }
         cJSON_AddItemToArray(arr, x);
     }
     if (with_timings) {
@@ -1299,6 +1598,43 @@ static bool put_prior(gpsc_checkpoint_t *ck, const gpsc_alg_t *a, const prior_t 
     return true;
 }
 
+/* GPS 2014: the last pi_bar of condition c (pol_K, pol_k, pol_S and its
+ * upper factor), lambda_t as pol_wt and the last dual step's per-step KL as
+ * prev_kl (proto LinearizedPolicy) into *out. 0, GPSC_ENOMEM, or the
+ * factorisation's error when a pol_S is not positive definite. */
+static int put_pol_info(Gpsc__LinearizedPolicy **out, gpsc_checkpoint_t *ck, const gpsc_alg_t *a,
+                        const cond_t *c)
+{
+    size_t T = (size_t)a->T, dX = (size_t)a->dX, dU = (size_t)a->dU;
+    Gpsc__LinearizedPolicy *lp = gpsc_checkpoint_alloc(ck, sizeof *lp);
+    if (!lp)
+        return GPSC_ENOMEM;
+    *lp = (Gpsc__LinearizedPolicy)GPSC__LINEARIZED_POLICY__INIT;
+    lp->t = (uint32_t)T;
+    lp->dx = (uint32_t)dX;
+    lp->du = (uint32_t)dU;
+    lp->pol_k = gpsc_checkpoint_doubles(ck, c->pol_K, T * dU * dX);
+    lp->pol_k_ff = gpsc_checkpoint_doubles(ck, c->pol_k, T * dU);
+    lp->pol_s = gpsc_checkpoint_doubles(ck, c->pol_S, T * dU * dU);
+    lp->chol_pol_s = gpsc_checkpoint_doubles(ck, NULL, T * dU * dU);
+    lp->pol_wt = gpsc_checkpoint_doubles(ck, c->lambda, T);
+    lp->prev_kl = gpsc_checkpoint_doubles(ck, c->pol_kl_t, T);
+    if (!lp->pol_k || !lp->pol_k_ff || !lp->pol_s || !lp->chol_pol_s || !lp->pol_wt ||
+        !lp->prev_kl)
+        return GPSC_ENOMEM;
+    for (size_t t = 0; t < T; t++) {
+        int rc = gpsc_la_chol(lp->chol_pol_s + t * dU * dU, c->pol_S + t * dU * dU, (int)dU);
+        if (rc)
+            return rc == GPSC_ESINGULAR ? GPSC_ENOTPD : rc;
+    }
+    lp->n_pol_k = T * dU * dX;
+    lp->n_pol_k_ff = T * dU;
+    lp->n_pol_s = lp->n_chol_pol_s = T * dU * dU;
+    lp->n_pol_wt = lp->n_prev_kl = T;
+    *out = lp;
+    return 0;
+}
+
 int gpsc_alg_save(const gpsc_alg_t *a, gpsc_checkpoint_t *ck, const char *config_hash,
                   const char *run_id, const char *config_yaml, char *err, size_t errsz)
 {
@@ -1338,8 +1674,16 @@ int gpsc_alg_save(const gpsc_alg_t *a, gpsc_checkpoint_t *ck, const char *config
             goto oom;
         if (!put_prior(ck, a, &c->dyn, &cs->dynamics_prior, cs, "dyn"))
             goto oom;
-        if (a->type == GPSC_EXP_ALG_MDGPS && !put_prior(ck, a, &c->pol, &cs->policy_prior, cs, "pol"))
+        if (a->netalg && !put_prior(ck, a, &c->pol, &cs->policy_prior, cs, "pol"))
             goto oom;
+        if (a->type == GPSC_EXP_ALG_GPS2014 && a->iteration >= 1) {
+            int rc = put_pol_info(&cs->pol_info, ck, a, c);
+            if (rc == GPSC_ENOMEM)
+                goto oom;
+            if (rc)
+                return fail(rc, err, errsz, "save: condition %d: pi_bar's covariance: %s", i,
+                            gpsc_strerror(rc));
+        }
         if (gpsc_checkpoint_append(ck, (void ***)&m->conditions, &m->n_conditions, cs) != 0)
             goto oom;
         Gpsc__PolicyVersion *pv = gpsc_checkpoint_alloc(ck, sizeof *pv);
@@ -1352,7 +1696,7 @@ int gpsc_alg_save(const gpsc_alg_t *a, gpsc_checkpoint_t *ck, const char *config
         if (gpsc_checkpoint_append(ck, (void ***)&m->published, &m->n_published, pv) != 0)
             goto oom;
     }
-    if (a->type == GPSC_EXP_ALG_MDGPS) {
+    if (a->netalg) {
         const gpsc_mlp_t *net = a->net;
         m->network = gpsc_checkpoint_put_network(ck, net, (uint32_t)a->iteration);
         Gpsc__AdamState *as = gpsc_checkpoint_alloc(ck, sizeof *as);
@@ -1460,6 +1804,46 @@ static int get_prior(prior_t *p, const gpsc_alg_t *a, const Gpsc__ConditionState
     return 0;
 }
 
+/* GPS 2014: checks (and with `apply` restores) condition c's pol_info:
+ * required from iteration 1 on (lambda_t lives there), optional at 0 */
+static int get_pol_info(const gpsc_alg_t *a, cond_t *c, const Gpsc__LinearizedPolicy *lp,
+                        int iteration, bool apply, char *err, size_t errsz)
+{
+    size_t T = (size_t)a->T, dX = (size_t)a->dX, dU = (size_t)a->dU;
+    if (!lp) {
+        if (iteration >= 1)
+            return fail(GPSC_ECONFIG, err, errsz, "checkpoint: condition %d: gps2014 without "
+                                                  "pol_info (lambda_t)", c->m);
+        /* the initial state: lambda_t = init_pol_wt */
+        for (size_t t = 0; apply && t < T; t++) {
+            c->lambda[t] = a->exp->algo.init_pol_wt;
+            c->pol_kl_t[t] = 0.0;
+        }
+        return 0;
+    }
+    if (lp->t != T || lp->dx != dX || lp->du != dU || lp->n_pol_k != T * dU * dX ||
+        lp->n_pol_k_ff != T * dU || lp->n_pol_s != T * dU * dU || lp->n_pol_wt != T ||
+        (lp->n_prev_kl != 0 && lp->n_prev_kl != T))
+        return fail(GPSC_EDIM, err, errsz, "checkpoint: condition %d: pol_info dims differ",
+                    c->m);
+    for (size_t t = 0; t < T; t++)
+        if (!(lp->pol_wt[t] >= 0) || !isfinite(lp->pol_wt[t]))
+            return fail(GPSC_ECONFIG, err, errsz,
+                        "checkpoint: condition %d: lambda[%zu] = %g is not >= 0 and finite", c->m,
+                        t, lp->pol_wt[t]);
+    if (!apply)
+        return 0;
+    memcpy(c->pol_K, lp->pol_k, T * dU * dX * sizeof(double));
+    memcpy(c->pol_k, lp->pol_k_ff, T * dU * sizeof(double));
+    memcpy(c->pol_S, lp->pol_s, T * dU * dU * sizeof(double));
+    memcpy(c->lambda, lp->pol_wt, T * sizeof(double));
+    if (lp->n_prev_kl)
+        memcpy(c->pol_kl_t, lp->prev_kl, T * sizeof(double));
+    else
+        memset(c->pol_kl_t, 0, T * sizeof(double));
+    return 0;
+}
+
 /* checks (apply false) or applies (apply true) the checkpoint */
 static int load_pass(gpsc_alg_t *a, const Gpsc__Checkpoint *ck, bool apply, char *err,
                      size_t errsz)
@@ -1493,8 +1877,11 @@ static int load_pass(gpsc_alg_t *a, const Gpsc__Checkpoint *ck, bool apply, char
                         "checkpoint: condition %d: bad eta, step_mult or prev_predicted_cost", i);
         if ((rc = get_prior(&c->dyn, a, cs, cs->dynamics_prior, "dyn", apply, err, errsz)) != 0)
             return rc;
-        if (a->type == GPSC_EXP_ALG_MDGPS &&
+        if (a->netalg &&
             (rc = get_prior(&c->pol, a, cs, cs->policy_prior, "pol", apply, err, errsz)) != 0)
+            return rc;
+        if (a->type == GPSC_EXP_ALG_GPS2014 &&
+            (rc = get_pol_info(a, c, cs->pol_info, (int)ck->iteration, apply, err, errsz)) != 0)
             return rc;
         if (apply) {
             c->eta = cs->eta;
@@ -1504,11 +1891,12 @@ static int load_pass(gpsc_alg_t *a, const Gpsc__Checkpoint *ck, bool apply, char
             c->prev_predicted = pp;
         }
     }
-    if (a->type == GPSC_EXP_ALG_MDGPS) {
+    if (a->netalg) {
         const Gpsc__NetworkPolicy *nm = ck->network;
         const Gpsc__AdamState *as = ck->optimizer;
         if (!nm || !as)
-            return fail(GPSC_ECONFIG, err, errsz, "checkpoint: mdgps without network/optimizer");
+            return fail(GPSC_ECONFIG, err, errsz, "checkpoint: %s without network/optimizer",
+                        alg_name(a->type));
         size_t nw = nm->n_weights, nb = nm->n_biases;
         size_t want = a->net->n_params - 2 * (size_t)a->dO - (size_t)a->dU;
         if (nw + nb != want || as->n_m != want || as->n_v != want)

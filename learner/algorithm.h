@@ -1,7 +1,8 @@
 /* algorithm.h — the learner's algorithm layer: the state of every training
  * condition between iterations and one iteration of trajectory
- * optimisation (cbfinn/gps AlgorithmTrajOpt) or of MDGPS (AlgorithmMDGPS,
- * seed 000 algorithm 4), single-process and network-free.
+ * optimisation (cbfinn/gps AlgorithmTrajOpt), of MDGPS (AlgorithmMDGPS,
+ * seed 000 algorithm 4) or of GPS 2014 (seed 003 appendix A; the
+ * reference's closest code is AlgorithmBADMM), single-process.
  *
  * A run is a pure function of (experiment, seed): every random draw is keyed
  * (common/rng.h), conditions run as independent tasks on a gpsc_pool (each
@@ -21,7 +22,10 @@
  *      the points [x_t, u_t, x_{t+1}], t = 0..T-2, of every buffered sample
  *      (Nb (T-1) points, sample-major), with
  *        K = max(2, min(max_clusters, floor(Nb (T-1) / min_samples_per_cluster)))
- *      clusters: EM (<= 100 passes) warm-started from the last GMM when K is
+ *      clusters: EM (gpsc_gmm_em_run: at most em_iterations [100] passes,
+ *      convergence test em_stop [relative] with em_tolerance [1e-5], the
+ *      prior's keys in the experiment; docs/numerics.md "GMM" says why the
+ *      default is not the reference's signed test) warm-started from the last GMM when K is
  *      unchanged, otherwise from the random-label initialisation keyed
  *      (seed, k, m, 0, GPSC_RNG_GMM_INIT); N_init (the prior's pseudo-count
  *      base) is the point count at the last initialisation, as the
@@ -58,6 +62,35 @@
  * gpsc_alg_sstep_fn hook, and sets the network's variance to the closed
  * form of README 5.16.
  *
+ * GPS 2014 (seed 003 A) keeps MDGPS's network, policy prior and initial
+ * S-step, and per condition Lagrange multipliers lambda_t (t = 0..T-1,
+ * starting at init_pol_wt). After the policy fit pi_bar_k, the step size
+ * is trajopt's classic rule (or "global": averaged over conditions) on
+ * the GPS objective J(p) = E_p[cost] + sum_t lambda_t KL_t(p || pi_bar)
+ * (prev = J(p_{k-1}), predicted = J(p_k) under (D_{k-1}, C_{k-1}) with the
+ * final pi_bar and lambda of iteration k-1; actual = J(p_k) under (D_k,
+ * C_k) and pi_bar_k). Then `inner_iterations` times: (a) per condition
+ * the trajectory step of learner/gps2014.h: KL(p || p_k) <= kl_step *
+ * step_mult * T, lambda_t KL_t(p || pi_bar) in the objective, giving
+ * p_{k+1}; (b) the S-step on p_{k+1}'s targets at the states of the policy
+ * prior's buffer (this iteration's samples plus older ones: seed 003 A's
+ * augmentation) with the weights lambda_t, key iteration
+ * k (I + 1) + i + 1 (I inner iterations, i this one; the initial S-step
+ * of iteration 0 uses 0); (c) per condition the policy prior refitted on
+ * its buffer with the new network (no new samples) and pi_bar
+ * re-linearised. After the last inner iteration, (d) the dual step
+ * lambda_t <- max(0, lambda_t + policy_dual_rate KL_t(p_{k+1} || pi_bar))
+ * (Laplace KL under p_{k+1}'s marginals on D_k), once per iteration as the
+ * reference's AlgorithmBADMM. The checkpoint adds pol_info
+ * (LinearizedPolicy: the last pi_bar, lambda_t as pol_wt, the last KL_t as
+ * prev_kl) per condition.
+ *
+ * Diagnostics (MDGPS and GPS 2014): the global policy's cost bound of
+ * seed 000 C (gpsc_alg_cost_bound) for p = p_k and pi = the network whose
+ * linearisation pi_bar_k this iteration fits (the one the driver had
+ * before calling gpsc_alg_iteration, or after iteration 0's initial
+ * S-step).
+ *
  * Ownership: gpsc_alg_new borrows the experiment, which must stay resolved
  * and outlive the object. Library code: nothing here prints or logs. */
 #ifndef GPSC_LEARNER_ALGORITHM_H
@@ -78,7 +111,8 @@
 
 typedef struct gpsc_alg gpsc_alg_t;
 
-/* Most EM passes of a prior's GMM fit (the reference's default). */
+/* The reference's most EM passes of a prior's GMM fit: the default of the
+ * experiment's em_iterations, which the algorithm uses. */
 #define GPSC_ALG_EM_ITERATIONS 100
 
 /* One rollout as the learner receives it (arrays borrowed, row-major,
@@ -131,6 +165,17 @@ typedef struct gpsc_alg_cond_metrics {
     double success_value;    /* mean over samples of the metric's value */
     double final_distance;   /* mean over samples of |ee_p(T-1) - target_p| (m) for
                                 p = success.point (0 without a metric); NaN when P = 0 */
+    /* MDGPS and GPS 2014 (NaN for trajopt): the global policy, seed 000 C */
+    double global_cost;      /* E[cost] of its linearisation pi_bar_k under (D_k, C_k) */
+    double bound;            /* gpsc_alg_cost_bound for p_k and pi_bar_k: an upper bound on
+                                the global policy's expected cost (JSON "global_cost_bound") */
+    double bound_cost;       /* sum_t E_p[l_t] of p_k under (D_k, C_k) (Laplace) */
+    double bound_kl;         /* sum_t eps_t, eps_t = KL_t(p_k || pi_bar_k) under p_k's
+                                marginals on D_k, nats */
+    /* GPS 2014 (NaN otherwise) */
+    double pol_kl;           /* sum_t KL_t(p_{k+1} || pi_bar) at the last dual step, nats */
+    double lambda_mean;      /* mean_t lambda_t after this iteration's dual steps */
+    double lambda_max;       /* max_t lambda_t */
 } gpsc_alg_cond_metrics_t;
 
 /* Wall-clock milliseconds of the phases of one iteration. Per-condition
@@ -159,14 +204,16 @@ typedef struct gpsc_alg_opts {
     void *sstep_ud;            /* passed to sstep */
 } gpsc_alg_opts_t;
 
-/* A new algorithm object for the resolved experiment: exp->algo.type (mdgps
- * or trajopt; gps2014 is GPSC_ENOTSUP), exp->n_train conditions of
+/* A new algorithm object for the resolved experiment: exp->algo.type
+ * (mdgps, gps2014 or trajopt), exp->n_train conditions of
  * exp->algo.samples samples each (>= 2, the dynamics fit needs two). The
  * local controllers start as zero policies: set them with
  * gpsc_alg_set_initial_policy (every condition) or load a checkpoint before
- * the first iteration. For MDGPS the network is created from exp->net and
- * initialised by gpsc_sstep_init_net (the reference's Gaussian weights of
- * std 0.01, key (seed, 0, 0, 0, GPSC_RNG_NET_INIT)), var = init_var.
+ * the first iteration. For MDGPS and GPS 2014 the network is created from
+ * exp->net and initialised by gpsc_sstep_init_net (the reference's
+ * Gaussian weights of std 0.01, key (seed, 0, 0, 0, GPSC_RNG_NET_INIT)),
+ * var = init_var. GPS 2014 needs init_pol_wt > 0, policy_dual_rate >= 0
+ * and inner_iterations >= 1 (GPSC_ECONFIG).
  * Returns NULL and a message in err on bad settings or out of memory. */
 gpsc_alg_t *gpsc_alg_new(const gpsc_experiment_t *exp, const gpsc_alg_opts_t *opts, char *err,
                          size_t errsz);
@@ -203,15 +250,32 @@ gpsc_exp_algorithm_t gpsc_alg_type(const gpsc_alg_t *alg);
  * (borrowed; valid until the next iteration or load). NULL for a bad c. */
 const gpsc_lgpolicy_t *gpsc_alg_policy(const gpsc_alg_t *alg, int c);
 
-/* MDGPS: the global policy (borrowed), NULL for trajopt. */
+/* MDGPS and GPS 2014: the global policy (borrowed), NULL for trajopt. */
 const gpsc_mlp_t *gpsc_alg_network(const gpsc_alg_t *alg);
+
+/* GPS 2014: the multipliers lambda_t of condition c (T entries, borrowed;
+ * valid until the next iteration or load). NULL for other algorithms or a
+ * bad c. */
+const double *gpsc_alg_lambda(const gpsc_alg_t *alg, int c);
+
+/* The bound of seed 000 Lemma C.3 on the expected total cost of a policy
+ * pi from a policy p and their per-step divergences (the last line of the
+ * proof in C.2):
+ *   sum_t E_pi[l_t] <= sum_t [ E_p[l_t] + sqrt(2 eps_t) L_t
+ *                              + 2 sqrt(2 eps_t) Q_t ],  Q_t = sum_{t' >= t} L_t',
+ * with cost_t = E_p[l_t], kl_t = eps_t (nats; negative values count as 0)
+ * and lmax_t = L_t >= 0, the largest per-step cost (the algorithm uses the
+ * maximum over the iteration's samples of |l_t|). All arrays (T). */
+double gpsc_alg_cost_bound(const double *cost_t, const double *kl_t, const double *lmax_t, int T);
 
 /* Metrics of the last iteration (borrowed; zeroed before the first). */
 const gpsc_alg_metrics_t *gpsc_alg_metrics(const gpsc_alg_t *alg);
 
 /* The metrics as one JSON object (malloc'd, one line, no newline; the
- * caller frees it). with_timings adds "ms": {...}. NULL when out of
- * memory. */
+ * caller frees it). with_timings adds "ms": {...}. Per condition, MDGPS
+ * and GPS 2014 add "global_cost", "global_cost_bound", "bound_local_cost"
+ * and "bound_kl"; GPS 2014 adds "pol_kl", "lambda_mean", "lambda_max".
+ * NULL when out of memory. */
 char *gpsc_alg_metrics_json(const gpsc_alg_metrics_t *m, bool with_timings);
 
 /* Cost terms of training condition c from the experiment (FK targets from
@@ -228,7 +292,10 @@ int gpsc_alg_cost_terms(gpsc_cost_term_t *terms, const gpsc_experiment_t *exp, i
  * prev_actual_cost = the last mean sample cost, extra "prev_predicted_cost"),
  * the dynamics prior (GMM + sample buffer; the exact log mixing weights
  * and N_init as extra tensors "dyn_gmm_logmass", "dyn_gmm_n_init"), for
- * MDGPS the policy prior likewise plus the network and Adam state.
+ * MDGPS and GPS 2014 the policy prior likewise plus the network and Adam
+ * state, for GPS 2014 from iteration 1 on pol_info (the last pi_bar,
+ * lambda_t in pol_wt, the last per-step KL to pi_bar in prev_kl; for GPS
+ * 2014 prev_expected_cost and "prev_predicted_cost" are the objective J).
  * Nothing time- or host-dependent. config_yaml may be NULL. Returns 0 or
  * GPSC_ENOMEM. */
 int gpsc_alg_save(const gpsc_alg_t *alg, gpsc_checkpoint_t *ck, const char *config_hash,

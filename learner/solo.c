@@ -8,7 +8,17 @@
  * for on-policy MDGPS) with the key (seed, k, m, n); gpsc_alg_iteration
  * runs; DIR/checkpoints/iter_{k+1:04}.pb is written (the state after k+1
  * completed iterations; iter_0000.pb is the initial state) and one JSON
- * object is appended to DIR/metrics.jsonl. */
+ * object is appended to DIR/metrics.jsonl.
+ *
+ * MDGPS and GPS 2014, iteration k >= 1: before the learner runs, G noisy
+ * rollouts of the global policy per condition measure its cost (the
+ * policy whose cost bound, seed 000 C, iteration k reports). Their keys
+ * (seed, k, m, GPSC_SOLO_GLOBAL_SAMPLE + n) lie outside the sample indices
+ * of the training rollouts, so they draw their own noise and change no
+ * other random stream, and nothing of them reaches the learner or a
+ * checkpoint; only metrics.jsonl gets "global_cost_measured" per condition.
+ * The cluster's coordinator plans the same rollouts with the same keys
+ * (coordinator.c, GLOBAL_SAMPLE). */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +39,9 @@
 #include "worker/initctl.h"
 #include "worker/rollout.h"
 
+/* first sample index of the global-policy measurement rollouts */
+#define GPSC_SOLO_GLOBAL_SAMPLE 0x40000000u
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -41,7 +54,10 @@ static void usage(FILE *f)
             "options:\n"
             "  -i, --iterations K     iterations in total (default: algorithm.iterations)\n"
             "  -s, --seed S           run seed (default: algorithm.seed)\n"
-            "  -a, --algorithm A      trajopt | mdgps (default: algorithm.type)\n"
+            "  -a, --algorithm A      trajopt | mdgps | gps2014 (default: algorithm.type)\n"
+            "  -g, --global-samples G noisy rollouts of the global policy per condition\n"
+            "                         and iteration, for metrics only (default:\n"
+            "                         algorithm.samples; 0: none)\n"
             "  -d, --run-dir DIR      run directory (default: runs/<run id>)\n"
             "  -r, --resume DIR       continue the run in DIR from its latest checkpoint\n"
             "                         (EXPERIMENT defaults to DIR/config.yaml)\n"
@@ -152,6 +168,40 @@ static int sample_all(sampler_t *sp, const gpsc_alg_t *alg, const gpsc_experimen
     return 0;
 }
 
+/* The global policy's cost on condition m, measured by G noisy rollouts
+ * keyed (seed, k, m, GPSC_SOLO_GLOBAL_SAMPLE + n) into s: mean and
+ * population std over the rollouts that ran (*ok of them) of sum_t l from
+ * the worker's per-step costs. 0 or a rollout error (not a failed
+ * simulation, which only leaves the rollout out). */
+static int measure_global(double *mean, double *sd, int *ok, gpsc_rollout_t *ro, gpsc_sample_t *s,
+                          const gpsc_mlp_t *net, uint64_t seed, int k, int m, int G, char *err,
+                          size_t errsz)
+{
+    double sum = 0, sq = 0;
+    *ok = 0;
+    for (int n = 0; n < G; n++) {
+        gpsc_rollout_policy_t pol = {.kind = GPSC_POLICY_GLOBAL, .mlp = net,
+                                     .version = (uint32_t)k};
+        gpsc_rollout_key_t key = {seed, (uint32_t)k, (uint32_t)m,
+                                  GPSC_SOLO_GLOBAL_SAMPLE + (uint32_t)n};
+        int rc = gpsc_rollout_run(ro, s, &pol, &key, false, err, errsz);
+        if (rc)
+            return rc;
+        if (s->status != 0)
+            continue;
+        double c = 0;
+        for (size_t i = 0; i < (size_t)s->T * s->dC; i++)
+            c += s->costs[i];
+        sum += c;
+        sq += c * c;
+        ++*ok;
+    }
+    *mean = *ok ? sum / *ok : NAN;
+    double var = *ok ? sq / *ok - *mean * *mean : NAN;
+    *sd = *ok ? sqrt(var > 0 ? var : 0) : NAN;
+    return 0;
+}
+
 /* mean summed cost (from the worker's per-step costs), final distance and
  * successes of the current samples of condition m */
 static void sample_stats(const sampler_t *sp, const gpsc_experiment_t *exp, int m, double *cost,
@@ -197,7 +247,7 @@ static int write_checkpoint(const gpsc_alg_t *alg, const char *dir, const char *
 int main(int argc, char **argv)
 {
     const char *exp_path = NULL, *run_dir = NULL, *resume = NULL, *alg_name = NULL;
-    long long iters = -1, seed = -1, threads = 1;
+    long long iters = -1, seed = -1, threads = 1, gsamples = -1;
     bool quiet = false;
     static const struct option opts[] = {{"iterations", required_argument, 0, 'i'},
                                           {"seed", required_argument, 0, 's'},
@@ -205,16 +255,18 @@ int main(int argc, char **argv)
                                           {"run-dir", required_argument, 0, 'd'},
                                           {"resume", required_argument, 0, 'r'},
                                           {"threads", required_argument, 0, 't'},
+                                          {"global-samples", required_argument, 0, 'g'},
                                           {"quiet", no_argument, 0, 'q'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     int ch;
-    while ((ch = getopt_long(argc, argv, "i:s:a:d:r:t:qh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "i:s:a:d:r:t:g:qh", opts, NULL)) != -1) {
         char *end = NULL;
         switch (ch) {
         case 'i': iters = strtoll(optarg, &end, 10); break;
         case 's': seed = strtoll(optarg, &end, 10); break;
         case 't': threads = strtoll(optarg, &end, 10); break;
+        case 'g': gsamples = strtoll(optarg, &end, 10); break;
         case 'a': alg_name = optarg; break;
         case 'd': run_dir = optarg; break;
         case 'r': resume = optarg; break;
@@ -222,7 +274,8 @@ int main(int argc, char **argv)
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
-        if (end && (*end || iters < -1 || seed < -1 || threads < 1 || threads > 256)) {
+        if (end && (*end || iters < -1 || seed < -1 || threads < 1 || threads > 256 ||
+                    gsamples < -1 || gsamples > 1000)) {
             fprintf(stderr, "gpsc-solo: bad number for -%c: '%s'\n", ch, optarg);
             return 2;
         }
@@ -247,7 +300,8 @@ int main(int argc, char **argv)
     gpsc_alg_t *alg = NULL;
     sampler_t sp = {0};
     gpsc_lgpolicy_t *init = NULL;
-    double *x0 = NULL, *first_cost = NULL;
+    double *x0 = NULL, *first_cost = NULL, *gmeas = NULL;
+    gpsc_sample_t *gs = NULL;
     char *yaml = NULL;
     FILE *mf = NULL;
     gpsc_checkpoint_t *ck = NULL;
@@ -264,8 +318,10 @@ int main(int argc, char **argv)
                 exp.algo.type = GPSC_EXP_ALG_TRAJOPT;
             else if (strcmp(alg_name, "mdgps") == 0)
                 exp.algo.type = GPSC_EXP_ALG_MDGPS;
+            else if (strcmp(alg_name, "gps2014") == 0)
+                exp.algo.type = GPSC_EXP_ALG_GPS2014;
             else {
-                fprintf(stderr, "gpsc-solo: --algorithm must be trajopt or mdgps\n");
+                fprintf(stderr, "gpsc-solo: --algorithm must be trajopt, mdgps or gps2014\n");
                 goto done;
             }
         }
@@ -321,9 +377,12 @@ int main(int argc, char **argv)
     sp.s = calloc((size_t)M * N, sizeof *sp.s);
     sp.view = calloc((size_t)M * N, sizeof *sp.view);
     first_cost = calloc((size_t)M, sizeof(double));
+    gmeas = calloc((size_t)M * 2, sizeof(double));
+    gs = gpsc_sample_new(d, exp.T, exp.n_costs);
     x0 = calloc((size_t)d->dX, sizeof(double));
     init = gpsc_lgpolicy_new(exp.T, d->dX, d->dU);
-    if (!sp.env || !sp.ro || !sp.s || !sp.view || !first_cost || !x0 || !init) {
+    if (!sp.env || !sp.ro || !sp.s || !sp.view || !first_cost || !x0 || !init || !gmeas ||
+        !gs) {
         fprintf(stderr, "gpsc-solo: %s\n", err[0] ? err : "out of memory");
         goto done;
     }
@@ -392,7 +451,22 @@ int main(int argc, char **argv)
     /* iterations */
     int start = gpsc_alg_iteration_count(alg);
     double t_run = now_s();
+    int G = gsamples >= 0 ? (int)gsamples : N;
     for (int k = start; k < exp.algo.iterations; k++) {
+        /* the global policy the learner is about to linearise (not at k = 0:
+         * iteration 0 first fits it to the initial controllers) */
+        double tg = now_s();
+        const gpsc_mlp_t *gnet = gpsc_alg_network(alg);
+        bool measured = gnet && G > 0 && k >= 1;
+        for (int m = 0; measured && m < M; m++) {
+            int ok;
+            rc = measure_global(&gmeas[2 * m], &gmeas[2 * m + 1], &ok, sp.ro, gs, gnet,
+                                exp.algo.seed, k, m, G, err, sizeof err);
+            if (rc) {
+                fprintf(stderr, "gpsc-solo: global policy rollouts: %s\n", err);
+                goto done;
+            }
+        }
         double t0 = now_s();
         rc = sample_all(&sp, alg, &exp, exp.algo.seed, k, (uint32_t)k, false, err, sizeof err);
         if (rc) {
@@ -421,8 +495,24 @@ int main(int argc, char **argv)
         cJSON *o = js ? cJSON_Parse(js) : NULL;
         free(js);
         if (o) {
+            cJSON *cs = cJSON_GetObjectItem(o, "conditions");
+            double gsum = 0;
+            int gn = 0;
+            for (int m = 0; measured && cs && m < M; m++) {
+                cJSON *x = cJSON_GetArrayItem(cs, m);
+                if (!x || !isfinite(gmeas[2 * m]))
+                    continue;
+                cJSON_AddNumberToObject(x, "global_cost_measured", gmeas[2 * m]);
+                cJSON_AddNumberToObject(x, "global_cost_measured_std", gmeas[2 * m + 1]);
+                gsum += gmeas[2 * m];
+                gn++;
+            }
+            if (gn)
+                cJSON_AddNumberToObject(o, "global_cost_measured", gsum / gn);
             cJSON *t = cJSON_GetObjectItem(o, "ms");
             if (t) {
+                if (measured)
+                    cJSON_AddNumberToObject(t, "global_rollouts", 1e3 * (t0 - tg));
                 cJSON_AddNumberToObject(t, "sampling", 1e3 * (t1 - t0));
                 cJSON_AddNumberToObject(t, "checkpoint", 1e3 * (t3 - t2));
                 cJSON_AddNumberToObject(t, "iteration", 1e3 * (t3 - t0));
@@ -447,6 +537,24 @@ int main(int argc, char **argv)
                 sm += mt->cond[m].step_mult / M;
             }
             printf("]  kl %.3g/%.3g  eta %.3g  step %.3g", kl, klt, eta, sm);
+            if (gnet) {
+                double b = 0, gm = 0;
+                for (int m = 0; m < M; m++) {
+                    b += mt->cond[m].bound / M;
+                    gm += gmeas[2 * m] / M;
+                }
+                printf("  bound %.4g", b);
+                if (measured)
+                    printf("  global %.4g", gm);
+            }
+            if (exp.algo.type == GPSC_EXP_ALG_GPS2014) {
+                double lm = 0, pk = 0;
+                for (int m = 0; m < M; m++) {
+                    lm += mt->cond[m].lambda_mean / M;
+                    pk += mt->cond[m].pol_kl / M;
+                }
+                printf("  lambda %.3g  pol_kl %.3g", lm, pk);
+            }
             if (mt->n_success >= 0)
                 printf("  succ %d/%d", mt->n_success, M * N);
             printf("  (%.2f s: sample %.2f, learn %.2f)\n", t3 - t0, t1 - t0, t2 - t1);
@@ -548,6 +656,8 @@ done:
     gpsc_lgpolicy_destroy(&init);
     free(x0);
     free(first_cost);
+    free(gmeas);
+    gpsc_sample_destroy(&gs);
     free(yaml);
     gpsc_alg_destroy(&alg);
     gpsc_experiment_free(&exp);

@@ -213,8 +213,15 @@ static void test_refuses_bad_settings(void **state)
     assert_null(gpsc_alg_new(&exp, NULL, err, sizeof err));
     assert_non_null(strstr(err, "samples"));
     exp.algo.samples = 5;
+    /* gps2014 needs a positive initial lambda and observations */
     exp.algo.type = GPSC_EXP_ALG_GPS2014;
+    exp.algo.init_pol_wt = 0.0;
     assert_null(gpsc_alg_new(&exp, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "init_pol_wt"));
+    exp.algo.init_pol_wt = 0.01;
+    exp.algo.inner_iterations = 0;
+    assert_null(gpsc_alg_new(&exp, NULL, err, sizeof err));
+    exp.algo.inner_iterations = 4;
     exp.algo.type = GPSC_EXP_ALG_TRAJOPT;
     gpsc_alg_t *alg = gpsc_alg_new(&exp, NULL, err, sizeof err);
     assert_non_null(alg);

@@ -1,7 +1,10 @@
 /* test_solo.c — system test of gpsc-solo on experiments/reacher.yaml
  * (MuJoCo): the run writes its checkpoints and metrics, the cost goes down,
  * a run interrupted and resumed ends byte-identical to an uninterrupted
- * one, and the result does not depend on the learner's thread count. */
+ * one, and the result does not depend on the learner's thread count; for
+ * gps2014 also the metrics of the global policy (lambda, the cost bound,
+ * the measured global cost) and that the measurement changes no
+ * checkpoint. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -137,11 +140,64 @@ static void test_reacher_trajopt(void **state)
              tmpdir, ITERS + 1);
     assert_int_not_equal(solo(args), 0);
 }
+/* gps2014: 3 iterations; resumed with 2 threads equals uninterrupted;
+ * without the global measurement the checkpoints are the same */
+static void test_reacher_gps2014(void **state)
+{
+    (void)state;
+    char args[1024], p[1024], q[1024];
+    const char *yaml = GPSC_SOURCE_DIR "/experiments/reacher.yaml";
+    const int K = 3;
+    snprintf(args, sizeof args, "'%s' --algorithm gps2014 --iterations %d --run-dir '%s/g' -q",
+             yaml, K, tmpdir);
+    assert_int_equal(solo(args), 0);
+    snprintf(p, sizeof p, "%s/g/metrics.jsonl", tmpdir);
+    size_t n = 0;
+    char *text = (char *)read_file(p, &n);
+    assert_non_null(text);
+    int lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        cJSON *o = cJSON_Parse(line);
+        assert_non_null(o);
+        cJSON *cs = cJSON_GetObjectItem(o, "conditions");
+        assert_non_null(cs);
+        for (int m = 0; m < cJSON_GetArraySize(cs); m++) {
+            cJSON *c = cJSON_GetArrayItem(cs, m);
+            cJSON *lam = cJSON_GetObjectItem(c, "lambda_mean");
+            cJSON *b = cJSON_GetObjectItem(c, "global_cost_bound");
+            cJSON *lc = cJSON_GetObjectItem(c, "bound_local_cost");
+            cJSON *g = cJSON_GetObjectItem(c, "global_cost_measured");
+            assert_true(cJSON_IsNumber(lam) && lam->valuedouble > 0);
+            assert_true(cJSON_IsNumber(b) && cJSON_IsNumber(lc));
+            assert_true(b->valuedouble >= lc->valuedouble);
+            /* measured from iteration 1 on, and below its bound */
+            assert_true((g != NULL) == (lines >= 1));
+            if (g)
+                assert_true(g->valuedouble <= b->valuedouble);
+        }
+        cJSON_Delete(o);
+    }
+    free(text);
+    assert_int_equal(lines, K);
+
+    snprintf(args, sizeof args,
+             "'%s' --algorithm gps2014 --iterations 2 --global-samples 0 --run-dir '%s/h' -q",
+             yaml, tmpdir);
+    assert_int_equal(solo(args), 0);
+    snprintf(args, sizeof args, "--resume '%s/h' --iterations %d --threads 2 -q", tmpdir, K);
+    assert_int_equal(solo(args), 0);
+    for (int k = 0; k <= K; k++) {
+        snprintf(p, sizeof p, "%s/g/checkpoints/iter_%04d.pb", tmpdir, k);
+        snprintf(q, sizeof q, "%s/h/checkpoints/iter_%04d.pb", tmpdir, k);
+        assert_same_file(p, q);
+    }
+}
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reacher_trajopt),
+        cmocka_unit_test(test_reacher_gps2014),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
