@@ -16,3 +16,5 @@ target_link_libraries(gpsc_rollout PUBLIC gpsc_env gpsc_policy gpsc_experiment
 
 add_executable(gpsc-rollout ${CMAKE_CURRENT_LIST_DIR}/rollout_main.c)
 target_link_libraries(gpsc-rollout PRIVATE gpsc_rollout gpsc_flags)
+include(${CMAKE_CURRENT_LIST_DIR}/service.cmake OPTIONAL)
+include(${CMAKE_CURRENT_LIST_DIR}/eval.cmake OPTIONAL)
