@@ -13,6 +13,7 @@ static const gpsc_subcmd_t cmds[] = {
     {"watch", "gpsc-watch", "follow the live log stream of a run"},
     {"report", "gpsc-report", "write the HTML report of a run directory"},
     {"eval", "gpsc-eval", "roll out a trained policy on test conditions"},
+    {"solo", "gpsc-solo", "run an experiment in one process (the determinism reference)"},
     {"rollout", "gpsc-rollout", "run one rollout of a task (debugging)"},
     {"numerics", "gpsc-numerics", "check the learner's kernels against reference vectors"},
     {"keygen", "gpsc-keygen", "write a CURVE key pair"},
