@@ -36,6 +36,7 @@
  * bit at the end (identical=1), and a checksum of the results is printed so
  * that two builds (before and after a kernel change) can be compared. */
 #include <getopt.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <math.h>
@@ -43,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "bench_iteration.h"
 
 #include "common/arena.h"
 #include "common/error.h"
@@ -687,6 +690,10 @@ static void usage(FILE *f)
                "  -T, --T N           time steps (default 100)\n"
                "  -c, --conditions N  conditions (default 4)\n"
                "  -n, --samples N     samples per condition (default 5, >= 2)\n"
+               "  -e, --experiment F  instead: time real learner iterations of experiment F\n"
+               "                      (gpsc-solo at 1 and 2 threads, then gpsc-run with 2\n"
+               "                      workers) and print each phase side by side\n"
+               "  -i, --iterations K  iterations of the --experiment runs (default 6)\n"
                "  -h, --help          this text\n");
 }
 
@@ -701,17 +708,20 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 
 int main(int argc, char **argv)
 {
-    int threads = 2, repeats = 20;
+    int threads = 2, repeats = 20, iterations = 6;
+    const char *experiment = NULL;
     bench_t b = {.T = 100, .N = 5, .M = 4};
     static const struct option opts[] = {{"threads", required_argument, NULL, 'j'},
                                          {"repeats", required_argument, NULL, 'r'},
                                          {"T", required_argument, NULL, 'T'},
                                          {"conditions", required_argument, NULL, 'c'},
                                          {"samples", required_argument, NULL, 'n'},
+                                         {"experiment", required_argument, NULL, 'e'},
+                                         {"iterations", required_argument, NULL, 'i'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int o;
-    while ((o = getopt_long(argc, argv, "j:r:T:c:n:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "j:r:T:c:n:e:i:h", opts, NULL)) != -1) {
         int bad = 0;
         switch (o) {
         case 'j':
@@ -729,6 +739,12 @@ int main(int argc, char **argv)
         case 'n':
             bad = parse_int(optarg, 2, 1000, &b.N);
             break;
+        case 'e':
+            experiment = optarg;
+            break;
+        case 'i':
+            bad = parse_int(optarg, 2, 200, &iterations);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -744,6 +760,20 @@ int main(int argc, char **argv)
     if (optind < argc) {
         usage(stderr);
         return 2;
+    }
+    if (experiment) {
+        /* the sibling executables gpsc-solo and gpsc-run */
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0) {
+            fprintf(stderr, "gpsc-bench-learner: cannot locate own directory\n");
+            return 1;
+        }
+        self[n] = 0;
+        char *slash = strrchr(self, '/');
+        if (slash)
+            *slash = 0;
+        return gpsc_bench_iteration(experiment, iterations, self);
     }
     gpsc_la_set_threads(1);
 
