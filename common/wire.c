@@ -1827,3 +1827,115 @@ unsigned long gpsc_wire_zap_last_denied(gpsc_wire_zap_t *z, char *buf, size_t bu
     pthread_mutex_unlock(&z->mu);
     return n;
 }
+
+/* ================================================================== handshake monitor */
+
+struct gpsc_wire_monitor {
+    void *sock; /* the watched socket */
+    void *pair; /* PAIR connected to the monitor endpoint */
+};
+
+gpsc_wire_monitor_t *gpsc_wire_monitor_new(void *ctx, void *sock, char *err, size_t errsz)
+{
+    ebuf_t e = {err, errsz};
+    clear_err(err, errsz);
+    if (!ctx || !sock) {
+        fail(&e, GPSC_EINVAL, "monitor: NULL argument");
+        return NULL;
+    }
+    gpsc_wire_monitor_t *m = calloc(1, sizeof *m);
+    if (!m) {
+        fail(&e, GPSC_ENOMEM, "monitor: out of memory");
+        return NULL;
+    }
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://gpsc-monitor-%p", (void *)m);
+    int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    if (zmq_socket_monitor(sock, ep, events) != 0) {
+        fail(&e, GPSC_ESYS, "monitor: %s", zmq_strerror(zmq_errno()));
+        free(m);
+        return NULL;
+    }
+    m->sock = sock;
+    m->pair = zmq_socket(ctx, ZMQ_PAIR);
+    if (!m->pair || setopt_int(m->pair, ZMQ_LINGER, 0) != 0 || zmq_connect(m->pair, ep) != 0) {
+        fail(&e, GPSC_ESYS, "monitor: %s", zmq_strerror(zmq_errno()));
+        gpsc_wire_monitor_destroy(&m);
+        return NULL;
+    }
+    return m;
+}
+
+/* words for a handshake failure */
+static const char *monitor_reason(unsigned event, uint32_t value)
+{
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        return value == 400 ? "authentication denied (ZAP 400: key not on the allow-list)"
+                            : "authentication failed (ZAP)";
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        switch (value) {
+        case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+            return "security mechanism mismatch (a peer without CURVE keys?)";
+        case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+            return "CURVE cryptographic error (a client with the wrong server key?)";
+        case ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE:
+            return "CURVE key exchange failed";
+        default:
+            return (value & 0xf0000000u) == 0x20000000u ? "ZAP protocol error"
+                                                        : "ZMTP protocol error";
+        }
+    }
+    return "handshake failed";
+}
+
+int gpsc_wire_monitor_next(gpsc_wire_monitor_t *m, char *buf, size_t bufsz)
+{
+    if (!m || !m->pair) return GPSC_EINVAL;
+    zmq_msg_t head, addr;
+    zmq_msg_init(&head);
+    if (zmq_msg_recv(&head, m->pair, ZMQ_DONTWAIT) < 0) {
+        int en = zmq_errno();
+        zmq_msg_close(&head);
+        return en == EAGAIN ? 0 : en == EINTR ? GPSC_EINTR : GPSC_ESYS;
+    }
+    /* [event:u16 value:u32] then the endpoint (libzmq's monitor format) */
+    uint16_t event = 0;
+    uint32_t value = 0;
+    if (zmq_msg_size(&head) >= 6) {
+        memcpy(&event, zmq_msg_data(&head), 2);
+        memcpy(&value, (const uint8_t *)zmq_msg_data(&head) + 2, 4);
+    }
+    int more = zmq_msg_more(&head);
+    zmq_msg_close(&head);
+    char ep[256] = "?";
+    if (more) {
+        zmq_msg_init(&addr);
+        if (zmq_msg_recv(&addr, m->pair, 0) >= 0) {
+            size_t n = zmq_msg_size(&addr) < sizeof ep - 1 ? zmq_msg_size(&addr) : sizeof ep - 1;
+            memcpy(ep, zmq_msg_data(&addr), n);
+            ep[n] = '\0';
+        }
+        zmq_msg_close(&addr);
+    }
+    if (buf && bufsz) snprintf(buf, bufsz, "%s: %s", ep, monitor_reason(event, value));
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return GPSC_WIRE_HS_DENIED;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+        value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+        return GPSC_WIRE_HS_NO_CURVE;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+        (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC ||
+         value == ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE))
+        return GPSC_WIRE_HS_CRYPTO;
+    return GPSC_WIRE_HS_OTHER;
+}
+
+void gpsc_wire_monitor_destroy(gpsc_wire_monitor_t **p)
+{
+    if (!p || !*p) return;
+    gpsc_wire_monitor_t *m = *p;
+    if (m->sock) zmq_socket_monitor(m->sock, NULL, 0);
+    if (m->pair) zmq_close(m->pair);
+    free(m);
+    *p = NULL;
+}

@@ -345,4 +345,34 @@ unsigned long gpsc_wire_zap_denied(const gpsc_wire_zap_t *z);
  * when none), "" before any denial. Returns the denied count. */
 unsigned long gpsc_wire_zap_last_denied(gpsc_wire_zap_t *z, char *buf, size_t bufsz);
 
+/* ------------------------------------------------------------------ handshake monitor
+ *
+ * Peers that fail the security handshake never reach the application: a
+ * CURVE client with the wrong server key, a peer without CURVE (or with
+ * another mechanism), a client whose key ZAP denied. A monitor on a bind
+ * socket reports each such failure so that a server can log it. It is
+ * polled without blocking (from a timer); one monitor per socket. */
+typedef struct gpsc_wire_monitor gpsc_wire_monitor_t;
+
+/* Starts watching `sock` of ctx. NULL with err set on failure. Destroy the
+ * monitor before closing sock. */
+gpsc_wire_monitor_t *gpsc_wire_monitor_new(void *ctx, void *sock, char *err, size_t errsz);
+
+/* Kinds of handshake failure (positive return values of _next). */
+typedef enum gpsc_wire_hs_kind {
+    GPSC_WIRE_HS_DENIED = 1,   /* a CURVE client whose key ZAP denied (not on the allow-list) */
+    GPSC_WIRE_HS_NO_CURVE = 2, /* a peer without CURVE (another security mechanism) */
+    GPSC_WIRE_HS_CRYPTO = 3,   /* a CURVE client with the wrong server key */
+    GPSC_WIRE_HS_OTHER = 4     /* any other handshake failure */
+} gpsc_wire_hs_kind_t;
+
+/* Takes the next handshake failure without blocking: returns its kind
+ * (> 0) with "<local endpoint>: <reason>" in buf (e.g. "tcp://0.0.0.0:5555:
+ * security mechanism mismatch (a peer without CURVE keys?)"), 0 when none
+ * is waiting, GPSC_EINVAL or GPSC_ESYS. */
+int gpsc_wire_monitor_next(gpsc_wire_monitor_t *m, char *buf, size_t bufsz);
+
+/* Stops watching and frees; accepts NULL; sets *p to NULL. */
+void gpsc_wire_monitor_destroy(gpsc_wire_monitor_t **p);
+
 #endif

@@ -14,6 +14,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/prom.h"
 
 typedef struct app {
     uv_signal_t sig[2]; /* SIGINT, SIGTERM */
@@ -50,6 +51,8 @@ static void usage(FILE *f)
                "      --allow-keys LIST    CURVE: client public keys let in (files or\n"
                "                         directories of *.pub, comma-separated); others are\n"
                "                         refused and logged\n"
+               "      --metrics-http ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+               "                         (e.g. 127.0.0.1:9464 or :9464; port 0 picks one)\n"
                "  -l, --log-level L      debug | info | warn | error (default info)\n"
                "  -h, --help             this text\n"
                "\n"
@@ -95,7 +98,7 @@ static int parse_double(const char *s, double *out)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_HB = 256, OPT_LIVE, OPT_TT, OPT_NOEVAL, OPT_CSECRET, OPT_ALLOW };
+    enum { OPT_HB = 256, OPT_LIVE, OPT_TT, OPT_NOEVAL, OPT_CSECRET, OPT_ALLOW, OPT_MHTTP };
     static const struct option opts[] = {{"experiment", required_argument, 0, 'e'},
                                          {"resume", required_argument, 0, 'r'},
                                          {"control", required_argument, 0, 'c'},
@@ -112,6 +115,7 @@ int main(int argc, char **argv)
                                          {"no-eval", no_argument, 0, OPT_NOEVAL},
                                          {"curve-secret", required_argument, 0, OPT_CSECRET},
                                          {"allow-keys", required_argument, 0, OPT_ALLOW},
+                                         {"metrics-http", required_argument, 0, OPT_MHTTP},
                                          {"log-level", required_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -123,6 +127,7 @@ int main(int argc, char **argv)
     cfg.log_endpoint = "tcp://*:5557";
     gpsc_log_level_t level = GPSC_LOG_INFO;
     const char *curve_secret = NULL, *allow_keys = NULL;
+    const char *metrics_http = NULL; /* --metrics-http: the Prometheus endpoint */
     static gpsc_keys_t keys; /* CURVE (common/keys.h); off without --curve-secret */
     int ch;
     while ((ch = getopt_long(argc, argv, "e:r:c:L:p:d:fi:s:a:l:h", opts, NULL)) != -1) {
@@ -181,6 +186,9 @@ int main(int argc, char **argv)
         case OPT_ALLOW:
             allow_keys = optarg;
             break;
+        case OPT_MHTTP:
+            metrics_http = optarg;
+            break;
         case 'l':
             bad = gpsc_log_parse_level(optarg, &level) != 0;
             break;
@@ -216,11 +224,27 @@ int main(int argc, char **argv)
     uv_loop_t *loop = uv_default_loop();
     char err[2048] = "";
     int code = 2;
+    gpsc_prom_t *prom = NULL;
+    if (metrics_http) {
+        gpsc_prom_cfg_t pc = {.addr = metrics_http};
+        if (!(prom = gpsc_prom_new(loop, &pc, gpsc_prom_coord_collect, &a->coord, err,
+                                   sizeof err))) {
+            fprintf(stderr, "gpsc-coordinator: --metrics-http: %s\n", err);
+            gpsc_keys_free(&keys);
+            return 2;
+        }
+    }
     a->coord = gpsc_coord_new(loop, &cfg, &code, err, sizeof err);
     if (!a->coord) {
         fprintf(stderr, "gpsc-coordinator: %s\n", err);
+        gpsc_prom_destroy(&prom);
+        uv_run(loop, UV_RUN_DEFAULT);
         uv_loop_close(loop);
         return code;
+    }
+    if (prom) {
+        (void)gpsc_prom_write_endpoint(prom, gpsc_coord_run_dir(a->coord));
+        printf("prometheus metrics on %s\n", gpsc_prom_url(prom));
     }
     uv_signal_init(loop, &a->sig[0]);
     uv_signal_init(loop, &a->sig[1]);
@@ -233,6 +257,7 @@ int main(int argc, char **argv)
            gpsc_coord_endpoint(a->coord, GPSC_COORD_EP_LOG), gpsc_coord_run_dir(a->coord));
     fflush(stdout);
     uv_run(loop, UV_RUN_DEFAULT);
+    gpsc_prom_destroy(&prom);
     int status = gpsc_coord_status(a->coord);
     printf("\n");
     gpsc_coord_print_summary(a->coord, stdout);

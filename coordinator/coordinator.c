@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/wire.h"
 #include "coordinator/tasks.h"
+#include "coordinator/view.h"
 #include "worker/env.h"
 #include "worker/msgs.h"
 #include "worker/rollout.h"
@@ -160,10 +161,21 @@ struct gpsc_coord {
     int status; /* exit status */
     char reason[512];
 
+    /* ---- counters of the whole run (this process), for the last log line ---- */
+    uint64_t n_planned; /* tasks planned (every plan, evaluation included) */
+    uint64_t n_stored;  /* first valid results stored (one per planned task that finished) */
+    uint64_t n_stale;   /* results of a task not in the current plan */
+    uint64_t n_failed;  /* TRAJ_FAILED results */
+    uint64_t n_refused; /* refusal lines, counted or suppressed */
+    uint64_t n_joined;  /* worker Hellos welcomed */
+    uint64_t n_lost;    /* workers declared dead */
+
     /* ---- refusal lines (a flood is summarised, not logged line by line) ---- */
     uint64_t refuse_window_ms; /* (ms) start of the current second */
     int refuse_count;          /* lines in it */
     int refuse_suppressed;     /* lines not written in it */
+
+    uint64_t status_ms; /* (ms) last progress message on the log PUB (gpsc watch) */
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -203,14 +215,40 @@ static int live_workers(const gpsc_coord_t *c)
 
 static void emit(gpsc_coord_t *c, gpsc_coord_event_type_t type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* a progress event on the log PUB (topic "progress", a Metrics envelope
+ * holding gpsc_view_progress_json) for gpsc watch; type -1: status. Log
+ * events are left out: the records themselves are on the PUB. */
+static void env_init(gpsc_coord_t *c, Gpsc__Envelope *env, Gpsc__Envelope__BodyCase body_case,
+                     const void *body);
+static void publish_progress(gpsc_coord_t *c, int type, const char *text)
+{
+    if (!c->pub || type == GPSC_COORD_EV_LOG || type == GPSC_COORD_EV_PEER_LOST) return;
+    gpsc_view_progress_t p;
+    gpsc_coord_progress(c, type, text, &p);
+    char *js = gpsc_view_progress_json(&p);
+    if (!js) return;
+    Gpsc__Metrics pm = GPSC__METRICS__INIT;
+    pm.iteration = (uint32_t)(c->iter > 0 ? c->iter : 0);
+    pm.json = js;
+    Gpsc__Envelope env;
+    env_init(c, &env, GPSC__ENVELOPE__BODY_METRICS, &pm);
+    gpsc_wire_head_t topic;
+    gpsc_wire_head_str(&topic, "progress");
+    (void)gpsc_wire_send(c->pub, &topic, &env, GPSC_WIRE_DONTWAIT);
+    free(js);
+    c->status_ms = now_ms();
+}
+
 static void emit(gpsc_coord_t *c, gpsc_coord_event_type_t type, const char *fmt, ...)
 {
-    if (!c->on_event) return;
+    if (!c->on_event && !c->pub) return;
     char text[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    publish_progress(c, type, text);
+    if (!c->on_event) return;
     gpsc_coord_event_t ev = {.type = type,
                              .iteration = c->iter,
                              .iterations = c->K,
@@ -223,11 +261,30 @@ static void emit(gpsc_coord_t *c, gpsc_coord_event_type_t type, const char *fmt,
     c->on_event(&ev, c->event_ud);
 }
 
+/* PEER_LOST for the front end (local mode replaces a process that still runs) */
+static void emit_lost(gpsc_coord_t *c, const cpeer_t *p, const char *why)
+{
+    if (!c->on_event) return;
+    gpsc_coord_event_t ev = {.type = GPSC_COORD_EV_PEER_LOST,
+                             .iteration = c->iter,
+                             .iterations = c->K,
+                             .samples_done = gpsc_tasks_count(c->tasks, GPSC_TASK_DONE),
+                             .samples_total = gpsc_tasks_size(c->tasks),
+                             .eval = c->phase == PH_EVAL,
+                             .workers = live_workers(c),
+                             .learner = c->learner >= 0,
+                             .text = why,
+                             .peer = p->id,
+                             .peer_learner = p->role == GPSC__ROLE__ROLE_LEARNER};
+    c->on_event(&ev, c->event_ud);
+}
+
 /* a refusal line, at most REFUSE_LOG_PER_S a second */
 static void refused(gpsc_coord_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void refused(gpsc_coord_t *c, const char *fmt, ...)
 {
     uint64_t now = now_ms();
+    c->n_refused++;
     if (now - c->refuse_window_ms >= 1000) {
         if (c->refuse_suppressed)
             GPSC_LOG(GPSC_LOG_WARN, "refused: %d more messages (lines suppressed)",
@@ -595,13 +652,16 @@ static void peer_lost(gpsc_coord_t *c, int pi, const char *why)
         if (c->learner == pi) c->learner = -1;
         GPSC_LOG(GPSC_LOG_WARN, "learner %s lost: %s; waiting for a learner", p->id, why);
         emit(c, GPSC_COORD_EV_INFO, "learner %s lost: %s", p->id, why);
+        emit_lost(c, p, why);
         return;
     }
     int n = gpsc_tasks_peer_lost(c->tasks, pi);
+    c->n_lost++;
     GPSC_LOG(GPSC_LOG_WARN, "worker %s lost: %s; %d task%s re-issued", p->id, why, n,
              n == 1 ? "" : "s");
     emit(c, GPSC_COORD_EV_INFO, "worker %s lost: %s (%d task%s re-issued)", p->id, why, n,
          n == 1 ? "" : "s");
+    emit_lost(c, p, why);
 }
 
 /* ------------------------------------------------------------------ tasks */
@@ -695,6 +755,7 @@ static int plan(gpsc_coord_t *c, bool eval)
     c->ready = -1;
     if (rc) return rc;
     int n = gpsc_tasks_size(c->tasks);
+    c->n_planned += (uint64_t)n;
     if (n > c->captraj) {
         gpsc_wire_msg_t **t = realloc(c->traj, sizeof *t * (size_t)n);
         if (!t) return GPSC_ENOMEM;
@@ -937,7 +998,7 @@ static void write_metrics(gpsc_coord_t *c, int k, uint64_t now)
             n += snprintf(text + n, sizeof text - (size_t)n, "%s%.4g", M ? " " : "",
                           cJSON_GetNumberValue(cJSON_GetObjectItem(e, "sample_cost")));
         kl += cJSON_GetNumberValue(cJSON_GetObjectItem(e, "kl"));
-        klt = cJSON_GetNumberValue(cJSON_GetObjectItem(e, "kl_target"));
+        klt += cJSON_GetNumberValue(cJSON_GetObjectItem(e, "kl_target"));
         eta += cJSON_GetNumberValue(cJSON_GetObjectItem(e, "eta"));
         sm += cJSON_GetNumberValue(cJSON_GetObjectItem(e, "step_mult"));
         M++;
@@ -951,7 +1012,7 @@ static void write_metrics(gpsc_coord_t *c, int k, uint64_t now)
         snprintf(text + n, sizeof text - (size_t)n,
                  "]  kl %.3g/%.3g  eta %.3g  step %.3g%s  (%.2f s: sample %.2f, learn %.2f; "
                  "%d worker%s)",
-                 kl / M, klt, eta / M, sm / M, stext, (double)(now - c->t_plan) / 1000.0,
+                 kl / M, klt / M, eta / M, sm / M, stext, (double)(now - c->t_plan) / 1000.0,
                  (double)(c->t_complete - c->t_plan) / 1000.0,
                  (double)(now - c->t_complete) / 1000.0, live_workers(c),
                  live_workers(c) == 1 ? "" : "s");
@@ -1202,8 +1263,9 @@ static void take_trajectory(gpsc_coord_t *c, int pi, gpsc_wire_msg_t **mp)
                   ? gpsc_tasks_find(c->tasks, k->iteration, k->condition, k->sample_index)
                   : GPSC_ESTATE;
     if (idx < 0) {
-        GPSC_LOG(GPSC_LOG_DEBUG, "dropped stale trajectory (%u, %u, %u) from %s", k->iteration,
-                 k->condition, k->sample_index, p->id);
+        c->n_stale++;
+        GPSC_LOG(GPSC_LOG_INFO, "dropped stale trajectory (%u, %u, %u) from %s (attempt %u)",
+                 k->iteration, k->condition, k->sample_index, p->id, t->attempt);
         send_ack(c, pi, k, GPSC__ACK_STATUS__ACK_STALE, 0, "not a task of the current plan");
         return;
     }
@@ -1224,6 +1286,8 @@ static void take_trajectory(gpsc_coord_t *c, int pi, gpsc_wire_msg_t **mp)
         /* a measurement rollout whose simulation failed is left out of the mean
          * (gpsc-solo too): it is deterministic, running it again would fail again */
         p->failed++;
+        c->n_failed++;
+        c->n_stored++;
         GPSC_LOG(GPSC_LOG_INFO, "measurement rollout (%u, %u, %u) failed on %s: %s", k->iteration,
                  k->condition, k->sample_index, p->id, t->failed_reason);
         (void)gpsc_tasks_complete(c->tasks, idx, pi);
@@ -1233,6 +1297,7 @@ static void take_trajectory(gpsc_coord_t *c, int pi, gpsc_wire_msg_t **mp)
     }
     if (t->status != GPSC__TRAJECTORY_STATUS__TRAJ_OK) {
         p->failed++;
+        c->n_failed++;
         GPSC_LOG(GPSC_LOG_WARN, "task (%u, %u, %u) failed on %s: %s (%s)", k->iteration,
                  k->condition, k->sample_index, p->id, t->failed_reason,
                  gpsc_errname(t->error_code));
@@ -1273,6 +1338,9 @@ static void take_trajectory(gpsc_coord_t *c, int pi, gpsc_wire_msg_t **mp)
     /* the first valid result: stored, acked, relayed */
     (void)gpsc_tasks_complete(c->tasks, idx, pi);
     p->stored++;
+    c->n_stored++;
+    GPSC_LOG(GPSC_LOG_DEBUG, "stored trajectory (%u, %u, %u) from %s (attempt %u)", k->iteration,
+             k->condition, k->sample_index, p->id, t->attempt);
     c->traj[idx] = *mp;
     *mp = NULL;
     send_ack(c, pi, k, GPSC__ACK_STATUS__ACK_STORED, 0, NULL);
@@ -1432,6 +1500,7 @@ static void hello(gpsc_coord_t *c, int sock, const gpsc_wire_head_t *head,
     w.config_yaml = c->config_yaml;
     if (send_peer(c, pi, GPSC__ENVELOPE__BODY_WELCOME, &w) != 0) return;
     if (want == GPSC__ROLE__ROLE_WORKER) {
+        c->n_joined++;
         GPSC_LOG(GPSC_LOG_INFO, "worker %s joined (host %s, pid %u, %u slot%s)", p->id, p->host,
                  p->pid, p->slots, p->slots == 1 ? "" : "s");
         emit(c, GPSC_COORD_EV_INFO, "worker %s joined (%d live)", p->id, live_workers(c));
@@ -1585,6 +1654,7 @@ static void tick(gpsc_coord_t *c)
 {
     uint64_t now = now_ms();
     watch_handshakes(c, now, false);
+    if (now - c->status_ms >= 1000) publish_progress(c, -1, NULL); /* gpsc watch: alive */
     for (int i = 0; i < c->npeers; i++) {
         cpeer_t *p = &c->peers[i];
         if (!p->alive) continue;
@@ -1666,6 +1736,16 @@ static void finish(gpsc_coord_t *c, int status, const char *reason)
     for (int i = 0; i < c->npeers; i++)
         (void)send_head(c, c->peers[i].sock, &c->peers[i].head,
                         GPSC__ENVELOPE__BODY_ITERATION_CONTROL, &ic);
+    GPSC_LOG(GPSC_LOG_INFO,
+             "counters: %llu tasks planned, %llu results stored, %llu re-issued, %llu "
+             "duplicates, %llu stale, %llu rejected, %llu failed rollouts; %llu workers "
+             "joined, %llu lost; %llu messages refused",
+             (unsigned long long)c->n_planned, (unsigned long long)c->n_stored,
+             (unsigned long long)gpsc_tasks_reissued(c->tasks),
+             (unsigned long long)gpsc_tasks_duplicates(c->tasks), (unsigned long long)c->n_stale,
+             (unsigned long long)c->rejected, (unsigned long long)c->n_failed,
+             (unsigned long long)c->n_joined, (unsigned long long)c->n_lost,
+             (unsigned long long)c->n_refused);
     if (status == 0)
         GPSC_LOG(GPSC_LOG_INFO, "run %s done: %d iterations, checkpoints in %s/checkpoints",
                  c->run_id, c->iter, c->run_dir);
@@ -1746,6 +1826,71 @@ const gpsc_experiment_t *gpsc_coord_experiment(const gpsc_coord_t *c)
 int gpsc_coord_start_iteration(const gpsc_coord_t *c)
 {
     return c ? c->start_iter : 0;
+}
+
+static const char *phase_name(phase_t ph)
+{
+    static const char *names[] = {"waiting", "sampling", "learning", "evaluation", "done"};
+    return ph >= PH_WAIT && ph <= PH_DONE ? names[ph] : "?";
+}
+
+void gpsc_coord_counters(const gpsc_coord_t *c, gpsc_coord_counters_t *out)
+{
+    *out = (gpsc_coord_counters_t){.phase = phase_name(c->phase),
+                                   .iteration = c->iter,
+                                   .iterations = c->K,
+                                   .conditions = c->M,
+                                   .samples_done = gpsc_tasks_count(c->tasks, GPSC_TASK_DONE),
+                                   .samples_total = gpsc_tasks_size(c->tasks),
+                                   .workers = live_workers(c),
+                                   .learner = c->learner >= 0,
+                                   .finished = c->finished,
+                                   .rollouts_done = c->n_stored,
+                                   .rollouts_failed = c->n_failed,
+                                   .reissued = gpsc_tasks_reissued(c->tasks),
+                                   .duplicates = gpsc_tasks_duplicates(c->tasks),
+                                   .rejected = c->rejected,
+                                   .refused = c->n_refused,
+                                   .workers_lost = c->n_lost};
+}
+
+double gpsc_coord_condition_cost(const gpsc_coord_t *c, int m)
+{
+    return c && m >= 0 && m < c->M ? c->sum[m].last_cost : NAN;
+}
+
+void gpsc_coord_progress(const gpsc_coord_t *c, int type, const char *text, gpsc_view_progress_t *p)
+{
+    /* gpsc_coord_event_type_t -> gpsc_view_kind_t */
+    static const gpsc_view_kind_t kinds[] = {GPSC_VIEW_EV_INFO,      GPSC_VIEW_EV_PROGRESS,
+                                             GPSC_VIEW_EV_ITERATION, GPSC_VIEW_EV_LOG,
+                                             GPSC_VIEW_EV_DONE,      GPSC_VIEW_EV_INFO};
+    gpsc_coord_counters_t k;
+    gpsc_coord_counters(c, &k);
+    memset(p, 0, sizeof *p);
+    p->kind = type >= 0 && type <= 5 ? kinds[type] : GPSC_VIEW_EV_STATUS;
+    snprintf(p->run_id, sizeof p->run_id, "%s", c->run_id);
+    snprintf(p->experiment, sizeof p->experiment, "%s", c->exp.name ? c->exp.name : "");
+    snprintf(p->algorithm, sizeof p->algorithm, "%s", gpsc_exp_algorithm_name(c->exp.algo.type));
+    snprintf(p->phase, sizeof p->phase, "%s", k.phase);
+    p->iteration = k.iteration;
+    p->iterations = k.iterations;
+    p->conditions = k.conditions;
+    p->T = c->exp.T;
+    p->samples_done = k.samples_done;
+    p->samples_total = k.samples_total;
+    p->eval = c->phase == PH_EVAL;
+    p->workers = k.workers;
+    p->workers_lost = (int)(k.workers_lost > INT32_MAX ? INT32_MAX : k.workers_lost);
+    p->learner = k.learner;
+    p->rollouts_done = k.rollouts_done;
+    p->reissued = k.reissued;
+    p->duplicates = k.duplicates;
+    p->rejected = k.rejected;
+    p->refused = k.refused;
+    p->status = c->status;
+    p->time = (double)wall_ns() / 1e9;
+    snprintf(p->text, sizeof p->text, "%s", text ? text : "");
 }
 
 /* a number in a table column, "-" when unknown (NaN) */
@@ -1926,11 +2071,12 @@ static int bind_sockets(gpsc_coord_t *c, const gpsc_coord_cfg_t *cfg, char *err,
             c->pub = s;
         else
             c->sock[i] = s;
+        /* the monitor before the bind, so that no refusal goes unseen */
+        if (curve && !(c->mon[i] = gpsc_wire_monitor_new(c->ctx, s, err, errsz))) return GPSC_ESYS;
         const char *ep = want[i] ? want[i] : "tcp://127.0.0.1:*";
         if (gpsc_wire_bind(s, ep, c->ep[i], sizeof c->ep[i]) != 0)
             return fail(GPSC_ESYS, err, errsz, "cannot bind the %s endpoint %s: %s", names[i], ep,
                         strerror(errno));
-        if (curve && !(c->mon[i] = gpsc_wire_monitor_new(c->ctx, s, err, errsz))) return GPSC_ESYS;
     }
     if (curve)
         GPSC_LOG(GPSC_LOG_INFO, "CURVE on every socket: server key %s, %zu client key%s allowed",

@@ -56,7 +56,9 @@ typedef enum gpsc_coord_event_type {
     GPSC_COORD_EV_PROGRESS = 1,  /* a trajectory was stored */
     GPSC_COORD_EV_ITERATION = 2, /* an iteration finished (text: its summary line) */
     GPSC_COORD_EV_LOG = 3,       /* a warning or error record of any process */
-    GPSC_COORD_EV_DONE = 4       /* the run ended (see gpsc_coord_status) */
+    GPSC_COORD_EV_DONE = 4,      /* the run ended (see gpsc_coord_status) */
+    GPSC_COORD_EV_PEER_LOST = 5  /* a peer was declared dead (peer: its id; text: why);
+                                    local mode replaces a process that still runs */
 } gpsc_coord_event_type_t;
 
 typedef struct gpsc_coord_event {
@@ -69,6 +71,8 @@ typedef struct gpsc_coord_event {
     int workers;       /* live workers */
     bool learner;      /* a learner is connected */
     const char *text;  /* one line, no newline (valid during the call) */
+    const char *peer;  /* PEER_LOST: the peer's id, else NULL (valid during the call) */
+    bool peer_learner; /* PEER_LOST: the peer was the learner */
 } gpsc_coord_event_t;
 
 typedef void (*gpsc_coord_event_fn)(const gpsc_coord_event_t *ev, void *ud);
@@ -155,5 +159,45 @@ const char *gpsc_coord_reason(const gpsc_coord_t *c);
  * final end-effector distance, successes, and the mean-action rollout when
  * the evaluation ran) to f. Returns the number of lines printed. */
 int gpsc_coord_print_summary(const gpsc_coord_t *c, FILE *f);
+
+/* ------------------------------------------------------------------ monitoring */
+
+/* Where the run stands and what this coordinator process counted since it
+ * started (a resumed run counts from 0 again), for gpsc watch and the
+ * Prometheus endpoint (coordinator/prom.h). Plain data. */
+typedef struct gpsc_coord_counters {
+    const char *phase;        /* "waiting", "sampling", "learning", "evaluation", "done" */
+    int iteration;            /* iteration being sampled (= the policies' version; K while
+                                 evaluating and at the end) */
+    int iterations;           /* K */
+    int conditions;           /* training conditions */
+    int samples_done;         /* tasks of the current plan that are done */
+    int samples_total;        /* tasks of the current plan */
+    int workers;              /* live workers */
+    bool learner;             /* a learner is connected */
+    bool finished;            /* the run ended */
+    uint64_t rollouts_done;   /* results stored (first valid result of a task) */
+    uint64_t rollouts_failed; /* rollouts the workers reported as failed */
+    uint64_t reissued;        /* tasks handed out again (timeout, lost worker, failure) */
+    uint64_t duplicates;      /* duplicate results dropped */
+    uint64_t rejected;        /* trajectories that did not fit their task */
+    uint64_t refused;         /* messages refused ("refused:" lines, suppressed ones too) */
+    uint64_t workers_lost;    /* workers declared dead */
+} gpsc_coord_counters_t;
+
+/* Fills *out (c and out not NULL). */
+void gpsc_coord_counters(const gpsc_coord_t *c, gpsc_coord_counters_t *out);
+
+/* Mean sampled cost of training condition m in the last finished
+ * iteration; NaN before one, or for m out of range. */
+double gpsc_coord_condition_cost(const gpsc_coord_t *c, int m);
+
+/* The progress event (coordinator/view.h) of an event of `type` with
+ * `text` (NULL: ""), the counters filled in; type -1 makes a periodic
+ * status event. This is what the coordinator publishes on its log PUB
+ * (topic "progress") and what `gpsc run` feeds its view. */
+struct gpsc_view_progress;
+void gpsc_coord_progress(const gpsc_coord_t *c, int type, const char *text,
+                         struct gpsc_view_progress *out);
 
 #endif

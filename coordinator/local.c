@@ -126,6 +126,23 @@ void gpsc_local_kill(gpsc_local_t *l, int signum)
         if (ch->running) uv_process_kill(&ch->proc, signum);
 }
 
+int gpsc_local_signal(gpsc_local_t *l, const char *id, int signum)
+{
+    for (child_t *ch = l ? l->children : NULL; ch && id; ch = ch->next)
+        if (ch->running && strcmp(ch->id, id) == 0) {
+            uv_process_kill(&ch->proc, signum);
+            return 0;
+        }
+    return GPSC_ENOENT;
+}
+
+bool gpsc_local_is_running(const gpsc_local_t *l, const char *id)
+{
+    for (const child_t *ch = l ? l->children : NULL; ch && id; ch = ch->next)
+        if (ch->running && strcmp(ch->id, id) == 0) return true;
+    return false;
+}
+
 void gpsc_local_destroy(gpsc_local_t **p)
 {
     if (!p || !*p) return;

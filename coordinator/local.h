@@ -38,6 +38,13 @@ bool gpsc_local_idle(const gpsc_local_t *l);
 /* Sends signum to every running child. */
 void gpsc_local_kill(gpsc_local_t *l, int signum);
 
+/* Sends signum to the running child `id`. Returns 0, or GPSC_ENOENT when no
+ * child of that id runs. */
+int gpsc_local_signal(gpsc_local_t *l, const char *id, int signum);
+
+/* True when the child `id` was started and has not exited. */
+bool gpsc_local_is_running(const gpsc_local_t *l, const char *id);
+
 /* Frees the manager; call when gpsc_local_idle (the loop has reaped and
  * closed everything). Accepts NULL; sets *p to NULL. */
 void gpsc_local_destroy(gpsc_local_t **p);

@@ -11,7 +11,13 @@
  * Ctrl-C or SIGTERM ends the run cleanly: the children are told to stop,
  * then signalled, then killed, and reaped; the checkpoints of the
  * iterations that completed stay, and `gpsc run --resume DIR` continues
- * the run bit for bit. A second Ctrl-C kills the children at once. */
+ * the run bit for bit. A second Ctrl-C kills the children at once.
+ *
+ * N workers are kept alive: a worker that exits or is killed while the run
+ * goes on is started again under a new id (worker-<i>-r<n>), at most
+ * --respawn-workers times a minute in all; a local process that the
+ * coordinator declared lost (silent: hung or stopped) is killed first. Each
+ * restart is a log line. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -28,10 +34,17 @@
 #include "common/log.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/local.h"
+#include "coordinator/prom.h"
+#include "coordinator/runview.h"
+#include "coordinator/view.h"
 
 #define GRACE_MS 5000 /* (ms) children get this long to leave after the end */
 #define KILL_MS 3000  /* (ms) then SIGTERM, and this long before SIGKILL */
 #define MAX_LEARNER_RESTARTS 3
+#define MAX_WORKERS 1024
+#define RESPAWN_PER_MIN 10      /* default cap of worker restarts a minute */
+#define RESPAWN_WINDOW_MS 60000 /* (ms) the cap's window */
+#define RESPAWN_MAX 1000        /* largest cap (times kept) */
 
 /* the process */
 typedef struct app {
@@ -53,11 +66,22 @@ typedef struct app {
     char learner_id[32];
     int workers; /* started */
     int workers_running;
+    /* worker restarts (N workers are kept alive) */
+    char worker_id[MAX_WORKERS][32]; /* current id of each worker (slot i) */
+    int worker_gen[MAX_WORKERS];     /* restarts of slot i so far */
+    bool worker_pending[MAX_WORKERS]; /* slot i waits for the cap's window */
+    long respawn_cap;                 /* restarts allowed a minute, 0: never */
+    uint64_t restart_ms[RESPAWN_MAX]; /* (ms, loop clock) times of the restarts, a ring */
+    int nrestarts;                    /* restarts so far (ring: the last RESPAWN_MAX) */
+    uv_timer_t respawn;               /* a pending restart's window opens */
     bool tty;            /* stdout is a terminal: an in-place progress line */
     bool progress_shown; /* the progress line is on screen */
     double last_draw;    /* (s) when it was last drawn */
     bool quiet;
     struct timespec t0;
+    gpsc_runview_t *view;     /* the live view (coordinator/runview.h) on a terminal, or NULL */
+    gpsc_prom_t *prom;        /* --metrics-http: the Prometheus endpoint, or NULL */
+    const char *metrics_http; /* its address */
 } app_t;
 
 static void usage(FILE *f)
@@ -82,7 +106,11 @@ static void usage(FILE *f)
                "      --heartbeat S      heartbeat interval in seconds (default: cluster.*)\n"
                "      --liveness N       missed heartbeats before a peer is dead\n"
                "      --task-timeout S   seconds before an unanswered task is re-issued\n"
+               "      --respawn-workers N  restart dead workers, at most N restarts a minute\n"
+               "                         (default 10; 0: never, the run goes on with the rest)\n"
                "      --no-eval          skip the final evaluation round\n"
+               "      --metrics-http ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+               "                         (e.g. 127.0.0.1:9464; port 0 picks one)\n"
                "  -l, --log-level L      debug | info | warn | error (default info)\n"
                "  -v, --verbose          also print every log record to stderr\n"
                "  -q, --quiet            print only the summary\n"
@@ -103,6 +131,7 @@ static double elapsed(const app_t *a)
 
 static void clear_progress(app_t *a)
 {
+    gpsc_runview_clear(a->view);
     if (a->progress_shown) {
         fputs("\r\033[K", stdout);
         a->progress_shown = false;
@@ -115,7 +144,22 @@ static void on_event(const gpsc_coord_event_t *ev, void *ud)
 {
     app_t *a = ud;
     if (ev->type == GPSC_COORD_EV_DONE) begin_shutdown(a, GRACE_MS);
+    if (ev->type == GPSC_COORD_EV_PEER_LOST) {
+        /* declared dead while its process runs (hung, stopped, not reading): it goes,
+         * and its exit starts another in its place */
+        if (ev->peer && !a->shutting_down && gpsc_local_is_running(a->local, ev->peer)) {
+            GPSC_LOG(GPSC_LOG_WARN,
+                     "%s was declared lost (%s) but its process still runs: killing it", ev->peer,
+                     ev->text);
+            gpsc_local_signal(a->local, ev->peer, SIGKILL);
+        }
+        return;
+    }
     if (a->quiet && ev->type != GPSC_COORD_EV_LOG) return;
+    if (a->view) { /* the live view shows everything, warnings included */
+        gpsc_runview_event(a->view, ev);
+        return;
+    }
     switch (ev->type) {
     case GPSC_COORD_EV_PROGRESS:
         /* redrawn at most every 50 ms, and when the plan is complete */
@@ -159,6 +203,7 @@ static void maybe_close(app_t *a)
     for (int i = 0; i < 2; i++)
         uv_close((uv_handle_t *)&a->sig[i], on_handle_closed);
     uv_close((uv_handle_t *)&a->grace, on_handle_closed);
+    uv_close((uv_handle_t *)&a->respawn, on_handle_closed);
 }
 
 static void on_grace(uv_timer_t *t)
@@ -242,9 +287,13 @@ static int spawn_learner(app_t *a, char *err, size_t errsz)
 
 static int spawn_worker(app_t *a, int i, char *err, size_t errsz)
 {
-    char exe[PATH_MAX + 32], id[32], slots[32];
+    char exe[PATH_MAX + 32], slots[32];
+    char *id = a->worker_id[i];
     snprintf(exe, sizeof exe, "%s/gpsc-worker", a->bindir);
-    snprintf(id, sizeof id, "worker-%d", i);
+    if (a->worker_gen[i] == 0)
+        snprintf(a->worker_id[i], sizeof a->worker_id[i], "worker-%d", i);
+    else
+        snprintf(a->worker_id[i], sizeof a->worker_id[i], "worker-%d-r%d", i, a->worker_gen[i]);
     char *argv[18];
     int n = 0;
     argv[n++] = exe;
@@ -269,11 +318,80 @@ static int spawn_worker(app_t *a, int i, char *err, size_t errsz)
     return rc;
 }
 
+/* restarts in the cap's window that ends now */
+static int recent_restarts(const app_t *a, uint64_t now)
+{
+    int n = 0, kept = a->nrestarts < RESPAWN_MAX ? a->nrestarts : RESPAWN_MAX;
+    for (int j = 0; j < kept; j++)
+        n += now - a->restart_ms[j] < RESPAWN_WINDOW_MS;
+    return n;
+}
+
+/* (ms) until the oldest restart of the window leaves it */
+static uint64_t window_opens_in(const app_t *a, uint64_t now)
+{
+    uint64_t wait = RESPAWN_WINDOW_MS;
+    int kept = a->nrestarts < RESPAWN_MAX ? a->nrestarts : RESPAWN_MAX;
+    for (int j = 0; j < kept; j++)
+        if (now - a->restart_ms[j] < RESPAWN_WINDOW_MS &&
+            RESPAWN_WINDOW_MS - (now - a->restart_ms[j]) < wait)
+            wait = RESPAWN_WINDOW_MS - (now - a->restart_ms[j]);
+    return wait + 1;
+}
+
+static void on_respawn_timer(uv_timer_t *t);
+
+/* worker slot i is empty: a new process in it, now or when the cap allows;
+ * false when none will start (the run may then have no workers) */
+static bool respawn(app_t *a, int i)
+{
+    uint64_t now = uv_now(a->loop);
+    if (a->respawn_cap <= 0) return false;
+    int recent = recent_restarts(a, now);
+    if (recent >= a->respawn_cap) {
+        if (!a->worker_pending[i])
+            GPSC_LOG(GPSC_LOG_WARN,
+                     "worker restart cap reached (%d restart%s in the last minute, at most %ld): "
+                     "worker slot %d waits %.1f s",
+                     recent, recent == 1 ? "" : "s", a->respawn_cap, i,
+                     (double)window_opens_in(a, now) / 1000.0);
+        a->worker_pending[i] = true;
+        uv_timer_start(&a->respawn, on_respawn_timer, window_opens_in(a, now), 0);
+        return false;
+    }
+    a->worker_pending[i] = false;
+    a->restart_ms[a->nrestarts % RESPAWN_MAX] = now;
+    a->nrestarts++;
+    char old[32], err[512];
+    snprintf(old, sizeof old, "%s", a->worker_id[i]);
+    a->worker_gen[i]++;
+    if (spawn_worker(a, i, err, sizeof err) != 0) {
+        GPSC_LOG(GPSC_LOG_ERROR, "cannot restart worker slot %d: %s", i, err);
+        return false;
+    }
+    GPSC_LOG(GPSC_LOG_WARN,
+             "respawned worker: %s started in place of %s (%d restart%s in the last minute, "
+             "at most %ld)",
+             a->worker_id[i], old, recent + 1, recent + 1 == 1 ? "" : "s", a->respawn_cap);
+    return true;
+}
+
+static void on_respawn_timer(uv_timer_t *t)
+{
+    app_t *a = t->data;
+    if (a->shutting_down || gpsc_coord_finished(a->coord)) return;
+    for (int i = 0; i < a->workers; i++)
+        if (a->worker_pending[i] && !respawn(a, i)) break;
+}
+
 static void on_child_exit(void *ud, const char *id, long long status, int term_signal)
 {
     app_t *a = ud;
     gpsc_coord_peer_exited(a->coord, id, status, term_signal);
     bool learner = strcmp(id, a->learner_id) == 0;
+    int slot = -1;
+    for (int i = 0; !learner && i < a->workers && slot < 0; i++)
+        if (strcmp(id, a->worker_id[i]) == 0) slot = i;
     if (!learner) a->workers_running--;
     if (!gpsc_coord_finished(a->coord)) {
         char how[64];
@@ -299,8 +417,14 @@ static void on_child_exit(void *ud, const char *id, long long status, int term_s
             } else {
                 gpsc_coord_stop(a->coord, 1, "the learner keeps exiting");
             }
-        } else if (a->workers_running == 0) {
-            gpsc_coord_stop(a->coord, 1, "every local worker exited");
+        } else {
+            /* exit 2 is a bad argument or config: another process would fail the same way */
+            bool again = slot >= 0 && !(term_signal == 0 && status == 2) && respawn(a, slot);
+            if (!again && a->workers_running == 0)
+                gpsc_coord_stop(a->coord, 1,
+                                a->respawn_cap > 0 && !(term_signal == 0 && status == 2)
+                                    ? "every local worker exited and the restart cap is reached"
+                                    : "every local worker exited");
         }
     }
     if (gpsc_coord_finished(a->coord)) begin_shutdown(a, GRACE_MS);
@@ -329,7 +453,8 @@ static int parse_double(const char *s, double *out)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SLOTS = 256, OPT_THREADS, OPT_HB, OPT_LIVE, OPT_TT, OPT_NOEVAL };
+    enum { OPT_SLOTS = 256, OPT_THREADS, OPT_HB, OPT_LIVE, OPT_TT, OPT_NOEVAL, OPT_RESPAWN,
+           OPT_MHTTP };
     static const struct option opts[] = {{"workers", required_argument, 0, 'w'},
                                          {"iterations", required_argument, 0, 'i'},
                                          {"seed", required_argument, 0, 's'},
@@ -343,6 +468,8 @@ int main(int argc, char **argv)
                                          {"liveness", required_argument, 0, OPT_LIVE},
                                          {"task-timeout", required_argument, 0, OPT_TT},
                                          {"no-eval", no_argument, 0, OPT_NOEVAL},
+                                         {"respawn-workers", required_argument, 0, OPT_RESPAWN},
+                                         {"metrics-http", required_argument, 0, OPT_MHTTP},
                                          {"log-level", required_argument, 0, 'l'},
                                          {"verbose", no_argument, 0, 'v'},
                                          {"quiet", no_argument, 0, 'q'},
@@ -356,6 +483,7 @@ int main(int argc, char **argv)
     long workers = 0, v;
     bool verbose = false;
     a->log_level = "info";
+    a->respawn_cap = RESPAWN_PER_MIN;
     gpsc_log_level_t level = GPSC_LOG_INFO;
     int ch;
     while ((ch = getopt_long(argc, argv, "w:i:s:a:d:r:fl:vqh", opts, NULL)) != -1) {
@@ -407,6 +535,12 @@ int main(int argc, char **argv)
         case OPT_NOEVAL:
             cfg.no_eval = true;
             break;
+        case OPT_RESPAWN:
+            bad = parse_long(optarg, 0, RESPAWN_MAX, &a->respawn_cap) != 0;
+            break;
+        case OPT_MHTTP:
+            a->metrics_http = optarg;
+            break;
         case 'l':
             bad = gpsc_log_parse_level(optarg, &level) != 0;
             a->log_level = optarg;
@@ -448,14 +582,26 @@ int main(int argc, char **argv)
     cfg.event_ud = a;
     char err[2048] = "";
     int code = 2;
+    if (a->metrics_http) {
+        gpsc_prom_cfg_t pc = {.addr = a->metrics_http};
+        if (!(a->prom = gpsc_prom_new(a->loop, &pc, gpsc_prom_coord_collect, &a->coord, err,
+                                      sizeof err))) {
+            fprintf(stderr, "gpsc run: --metrics-http: %s\n", err);
+            uv_loop_close(a->loop);
+            return 2;
+        }
+    }
     a->coord = gpsc_coord_new(a->loop, &cfg, &code, err, sizeof err);
     if (!a->coord) {
         fprintf(stderr, "gpsc run: %s\n", err);
+        gpsc_prom_destroy(&a->prom);
+        uv_run(a->loop, UV_RUN_DEFAULT);
         uv_loop_close(a->loop);
         return code;
     }
     const gpsc_experiment_t *exp = gpsc_coord_experiment(a->coord);
     if (workers <= 0) workers = exp->cluster.workers;
+    if (workers > MAX_WORKERS) workers = MAX_WORKERS;
     snprintf(a->config, sizeof a->config, "%s/config.yaml", gpsc_coord_run_dir(a->coord));
     snprintf(a->ppid, sizeof a->ppid, "%ld", (long)getpid());
     size_t n = sizeof a->bindir;
@@ -471,7 +617,8 @@ int main(int argc, char **argv)
     uv_signal_init(a->loop, &a->sig[0]);
     uv_signal_init(a->loop, &a->sig[1]);
     uv_timer_init(a->loop, &a->grace);
-    a->sig[0].data = a->sig[1].data = a->grace.data = a;
+    uv_timer_init(a->loop, &a->respawn);
+    a->sig[0].data = a->sig[1].data = a->grace.data = a->respawn.data = a;
     uv_signal_start(&a->sig[0], on_signal, SIGINT);
     uv_signal_start(&a->sig[1], on_signal, SIGTERM);
     if (!a->quiet) {
@@ -484,11 +631,21 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
 
+    /* the live view on a terminal; the Prometheus endpoint */
+    if (a->tty && !a->quiet && !verbose)
+        a->view = gpsc_runview_new(a->loop, a->coord, stdout, gpsc_view_term_color(stdout),
+                                   !gpsc_view_term_utf8());
+    if (a->prom) {
+        (void)gpsc_prom_write_endpoint(a->prom, gpsc_coord_run_dir(a->coord));
+        if (!a->quiet) printf("prometheus metrics on %s\n", gpsc_prom_url(a->prom));
+        fflush(stdout);
+    }
+
     /* the learner and the workers */
+    a->workers = (int)workers;
     int rc = a->local ? spawn_learner(a, err, sizeof err) : GPSC_ENOMEM;
     for (int i = 0; rc == 0 && i < workers; i++)
         rc = spawn_worker(a, i, err, sizeof err);
-    a->workers = (int)workers;
     if (rc) {
         fprintf(stderr, "gpsc run: %s\n", err);
         gpsc_coord_stop(a->coord, 1, "cannot start the local processes");
@@ -498,6 +655,8 @@ int main(int argc, char **argv)
 
     uv_run(a->loop, UV_RUN_DEFAULT);
     if (!gpsc_coord_finished(a->coord)) gpsc_coord_stop(a->coord, 1, "the event loop ended early");
+    gpsc_runview_destroy(&a->view);
+    gpsc_prom_destroy(&a->prom);
     clear_progress(a);
 
     /* the end */
