@@ -260,10 +260,10 @@ static void test_pipe(void **state)
     check_plain(a);
     check_plain(b);
     /* the run directory's watch saw everything: the run, every iteration, the end */
-    assert_int_equal(count(a,
-                           "] run reacher_short-s7-a252abcd: reacher_short, mdgps, 2 conditions, "
-                           "150 iterations\n"),
-                     1);
+    /* the run id ends in the config hash, which depends on where the checkout
+     * lives (the model's absolute path): match around it */
+    assert_true(count(a, "] run reacher_short-s7-") >= 1);
+    assert_int_equal(count(a, ": reacher_short, mdgps, 2 conditions, 150 iterations\n"), 1);
     int iters = 0;
     char want[64];
     for (int k = 1; k <= 150; k++) {
