@@ -111,6 +111,7 @@ int gpsc_cstep(gpsc_traj_lg_t *out, gpsc_cstep_result_t *res, const gpsc_cstep_c
         res->n_bumps += nb;
         if (rc) break;
         eta = eta_used;
+        if (p->post_pass && (rc = p->post_pass(p->post_pass_ud, out, eta)) != 0) break;
         rc = gpsc_traj_forward_unchecked(mu, sigma, &p->dyn, out, d, scratch);
         double kl = NAN;
         if (!rc) rc = gpsc_traj_kl_unchecked(NULL, &kl, mu, sigma, out, &pref, d, scratch);
@@ -126,15 +127,19 @@ int gpsc_cstep(gpsc_traj_lg_t *out, gpsc_cstep_result_t *res, const gpsc_cstep_c
             break;
         }
         /* bracketing step on the dual: the KL falls as eta grows */
+        double next;
         if (con < 0.0) {
             max_eta = eta;
             double geom = sqrt(min_eta * max_eta);
-            eta = geom > 0.1 * max_eta ? geom : 0.1 * max_eta;
+            next = geom > 0.1 * max_eta ? geom : 0.1 * max_eta;
         } else {
             min_eta = eta;
             double geom = sqrt(min_eta * max_eta);
-            eta = geom < 10.0 * min_eta ? geom : 10.0 * min_eta;
+            next = geom < 10.0 * min_eta ? geom : 10.0 * min_eta;
         }
+        bool stuck = next == eta;
+        eta = next;
+        if (stuck && p->stop_when_stuck) break;
     }
     res->eta = eta;
     gpsc_arena_free_to(scratch, mark);

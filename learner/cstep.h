@@ -48,6 +48,16 @@ typedef struct gpsc_cstep_problem {
     gpsc_traj_lg_t pref;    /* reads K, k, pol_covar or chol_pol_covar */
     const double *extra_Cm; /* (T x dXU x dXU) or NULL */
     const double *extra_cv; /* (T x dXU) or NULL */
+    /* optional: called after every backward pass with the pass's eta, before
+     * the forward pass; may change the controller in place (GPS 2014 scales
+     * its covariances by 1 + lambda_t / eta). A non-zero return ends the
+     * search with that code. NULL: none. */
+    int (*post_pass)(void *ud, gpsc_traj_lg_t *out, double eta);
+    void *post_pass_ud;
+    /* end the search when the bracket cannot move (the next eta equals this
+     * one, so every further pass would repeat it). The reference keeps
+     * going until max_iterations, so this is off for MDGPS and trajopt. */
+    bool stop_when_stuck;
 } gpsc_cstep_problem_t;
 
 typedef struct gpsc_cstep_result {

@@ -54,22 +54,21 @@ int gpsc_gps2014_temper(gpsc_traj_lg_t *c, const double *lambda, double eta, gps
 size_t gpsc_gps2014_cstep_scratch_size(gpsc_traj_dims_t d)
 {
     size_t dXU = (size_t)d.dX + (size_t)d.dU, T = (size_t)d.T;
-    size_t kern = maxz(gpsc_traj_quad_build_scratch_size(d), gpsc_lqr_backward_scratch_size(d));
-    kern = maxz(kern, maxz(gpsc_traj_forward_scratch_size(d), gpsc_traj_kl_scratch_size(d)));
-    /* two quads (p^, pi_bar), the extra term, the marginals, then the kernels */
-    return 2 * need(gpsc_traj_quad_doubles(d)) + need(T * dXU * dXU) + need(T * dXU) +
-           need(T * dXU) + need(T * dXU * dXU) + kern;
+    /* pi_bar's quad and the extra term, then gpsc_cstep (or the quad build) */
+    return need(gpsc_traj_quad_doubles(d)) + need(T * dXU * dXU) + need(T * dXU) +
+           maxz(gpsc_traj_quad_build_scratch_size(d), gpsc_cstep_scratch_size(d));
 }
 
-static int check_cfg(const gpsc_cstep_cfg_t *c)
+/* gpsc_cstep's per-pass hook: the entropy temperature 1 + lambda_t / eta */
+typedef struct temper_ctx {
+    const double *lambda; /* (T) */
+    gpsc_traj_dims_t d;
+} temper_ctx_t;
+
+static int temper_pass(void *ud, gpsc_traj_lg_t *out, double eta)
 {
-    if (!isfinite(c->base_kl_step) || !isfinite(c->step_mult) || !isfinite(c->eta_init) ||
-        !isfinite(c->min_eta) || !isfinite(c->max_eta) || !isfinite(c->del0))
-        return GPSC_ENONFINITE;
-    if (!(c->base_kl_step > 0) || !(c->step_mult > 0) || !(c->eta_init > 0) || !(c->min_eta > 0) ||
-        !(c->max_eta >= c->min_eta) || !(c->del0 > 0) || c->max_iterations < 1)
-        return GPSC_EINVAL;
-    return 0;
+    const temper_ctx_t *t = ud;
+    return gpsc_gps2014_temper(out, t->lambda, eta, t->d);
 }
 
 int gpsc_gps2014_cstep(gpsc_traj_lg_t *out, gpsc_cstep_result_t *res, const gpsc_cstep_cfg_t *cfg,
@@ -77,14 +76,6 @@ int gpsc_gps2014_cstep(gpsc_traj_lg_t *out, gpsc_cstep_result_t *res, const gpsc
 {
     if (!out || !res || !cfg || !p || !p->lambda || !scratch || !gpsc_traj_dims_ok(d))
         return GPSC_EINVAL;
-    res->iterations = 0;
-    res->n_bumps = 0;
-    res->converged = false;
-    res->kl = NAN;
-    res->eta = cfg->eta_init;
-    res->kl_target = cfg->base_kl_step * cfg->step_mult * d.T;
-    int rc = check_cfg(cfg);
-    if (rc) return rc;
     size_t dXU = (size_t)d.dX + (size_t)d.dU, T = (size_t)d.T, nM = dXU * dXU;
     bool any = false;
     for (size_t t = 0; t < T; t++) {
@@ -94,29 +85,22 @@ int gpsc_gps2014_cstep(gpsc_traj_lg_t *out, gpsc_cstep_result_t *res, const gpsc
     }
 
     size_t mark = gpsc_arena_mark(scratch);
-    double *qpm = take(scratch, gpsc_traj_quad_doubles(d));
     double *qbm = take(scratch, gpsc_traj_quad_doubles(d));
     double *eCm = take(scratch, T * nM);
     double *ecv = take(scratch, T * dXU);
-    double *mu = res->mu ? res->mu : take(scratch, T * dXU);
-    double *sigma = res->sigma ? res->sigma : take(scratch, T * nM);
-    if (!qpm || !qbm || !eCm || !ecv || !mu || !sigma) {
+    if (!qbm || !eCm || !ecv) {
         gpsc_arena_free_to(scratch, mark);
         return GPSC_ENOSPC;
     }
-
-    /* -log p^ (the KL of the constraint and the surrogate's reference) and
-     * lambda_t times -log pi_bar (the extra term) do not depend on eta */
-    gpsc_traj_quad_t qprev, qpol;
-    gpsc_traj_quad_layout(&qprev, qpm, d);
-    gpsc_traj_quad_layout(&qpol, qbm, d);
-    rc = gpsc_traj_quad_build(&qprev, &p->prev, d, scratch);
-    if (!rc && any) rc = gpsc_traj_quad_build(&qpol, &p->pol, d, scratch);
-    if (rc) {
-        gpsc_arena_free_to(scratch, mark);
-        return rc;
-    }
-    if (any)
+    /* lambda_t times -log pi_bar (the extra term) does not depend on eta */
+    if (any) {
+        gpsc_traj_quad_t qpol;
+        gpsc_traj_quad_layout(&qpol, qbm, d);
+        int rc = gpsc_traj_quad_build(&qpol, &p->pol, d, scratch);
+        if (rc) {
+            gpsc_arena_free_to(scratch, mark);
+            return rc;
+        }
         for (size_t t = 0; t < T; t++) {
             double l = p->lambda[t];
             for (size_t i = 0; i < nM; i++)
@@ -124,67 +108,21 @@ int gpsc_gps2014_cstep(gpsc_traj_lg_t *out, gpsc_cstep_result_t *res, const gpsc
             for (size_t i = 0; i < dXU; i++)
                 ecv[t * dXU + i] = l * qpol.v[t * dXU + i];
         }
-    /* all lambda_t = 0: no extra term at all, so this is gpsc_cstep exactly */
-    gpsc_lqr_problem_t lp = {.Fm = p->dyn.Fm,
-                             .fv = p->dyn.fv,
-                             .Cm = p->Cm,
-                             .cv = p->cv,
-                             .pref = &qprev,
-                             .extra_Cm = any ? eCm : NULL,
-                             .extra_cv = any ? ecv : NULL};
-    rc = gpsc_lqr_problem_check(&lp, d);
-    if (!rc) rc = gpsc_traj_dyn_check(&p->dyn, d);
-    if (rc) {
-        gpsc_arena_free_to(scratch, mark);
-        return rc;
     }
-
-    /* the dual search of cstep.c on eta (seed 000 B.1, reference 5.12) */
-    double kl_target = res->kl_target;
-    double eta = cfg->eta_init, min_eta = cfg->min_eta, max_eta = cfg->max_eta;
-    for (int itr = 0; itr < cfg->max_iterations; itr++) {
-        double eta_used;
-        int nb;
-        rc = gpsc_lqr_backward_unchecked(out, &eta_used, &nb, &lp, eta, cfg->del0, d, scratch);
-        res->n_bumps += nb;
-        if (rc) break;
-        eta = eta_used;
-        /* the entropy temperature 1 + lambda_t / eta of the pass's eta */
-        if (any && (rc = gpsc_gps2014_temper(out, p->lambda, eta, d)) != 0) break;
-        rc = gpsc_traj_forward_unchecked(mu, sigma, &p->dyn, out, d, scratch);
-        double kl = NAN;
-        if (!rc) rc = gpsc_traj_kl_unchecked(NULL, &kl, mu, sigma, out, &qprev, d, scratch);
-        if (rc) break;
-        if (res->eta_trace) res->eta_trace[itr] = eta;
-        if (res->kl_trace) res->kl_trace[itr] = kl;
-        res->iterations = itr + 1;
-        res->kl = kl;
-
-        double con = kl - kl_target;
-        if (fabs(con) < 0.1 * kl_target) {
-            res->converged = true;
-            break;
-        }
-        /* bracketing step: the KL to p^ falls as eta grows */
-        double next;
-        if (con < 0.0) {
-            max_eta = eta;
-            double geom = sqrt(min_eta * max_eta);
-            next = geom > 0.1 * max_eta ? geom : 0.1 * max_eta;
-        } else {
-            min_eta = eta;
-            double geom = sqrt(min_eta * max_eta);
-            next = geom < 10.0 * min_eta ? geom : 10.0 * min_eta;
-        }
-        /* the bracket cannot move (eta at min_eta with the KL below its
-         * target: the lambda_t terms keep p closer to p^ than the budget
-         * even at the smallest eta, or at max_eta above it): every further
-         * pass would repeat this one */
-        bool stuck = next == eta;
-        eta = next;
-        if (stuck) break;
-    }
-    res->eta = eta;
+    /* the dual search of gpsc_cstep against p^ (seed 000 B.1, reference
+     * 5.12) with the tempering after each backward pass; all lambda_t = 0:
+     * no extra term and no hook, so this is gpsc_cstep exactly */
+    temper_ctx_t tc = {p->lambda, d};
+    gpsc_cstep_problem_t cp = {.dyn = p->dyn,
+                               .Cm = p->Cm,
+                               .cv = p->cv,
+                               .pref = p->prev,
+                               .extra_Cm = any ? eCm : NULL,
+                               .extra_cv = any ? ecv : NULL,
+                               .post_pass = any ? temper_pass : NULL,
+                               .post_pass_ud = &tc,
+                               .stop_when_stuck = true};
+    int rc = gpsc_cstep(out, res, cfg, &cp, d, scratch);
     gpsc_arena_free_to(scratch, mark);
     return rc;
 }

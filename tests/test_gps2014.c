@@ -121,7 +121,7 @@ static void test_lambda0_is_cstep(void **state)
     gpsc_traj_dyn_t dyn = {p.Fm, p.fv, p.dyn_covar, p.x0mu, p.x0sigma};
     gpsc_cstep_cfg_t cfg = {0.5, 1.0, 1.0, 1e-8, 1e16, 1e-4, 50};
     double lam[PT] = {0};
-    gpsc_cstep_problem_t cp = {dyn, p.Cm, p.cv, view(p.prev), NULL, NULL};
+    gpsc_cstep_problem_t cp = {.dyn = dyn, .Cm = p.Cm, .cv = p.cv, .pref = view(p.prev)};
     gpsc_gps2014_problem_t gp = {dyn, p.Cm, p.cv, view(p.prev), view(p.pol), lam};
     gpsc_cstep_result_t r1, r2;
     memset(&r1, 0, sizeof r1);
